@@ -1,0 +1,35 @@
+# Two commands on a fresh machine: `make run` and `make test`. Each bootstraps what it needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export AWS_DEFAULT_REGION ?= ap-northeast-2
+
+.PHONY: run test lint typecheck unit bench package clean
+
+$(BIN)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+run: $(BIN)/.installed
+	$(BIN)/python tools/run_local.py
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check app.py chalicelib tests tools bench
+
+typecheck: $(BIN)/.installed
+	$(BIN)/mypy chalicelib
+
+test: $(BIN)/.installed node_modules/.installed lint typecheck
+	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+bench: $(BIN)/.installed node_modules/.installed
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache build

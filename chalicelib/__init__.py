@@ -1,0 +1,1 @@
+"""Hosted checkout: everything but the routes (which live in app.py)."""

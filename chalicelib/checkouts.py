@@ -1,0 +1,151 @@
+"""The merchant API's checkout operations: create (idempotently), read, list, cancel."""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from . import clock, domain, ids, providers, validation
+from .domain import Checkout
+from .errors import IdempotencyConflict, InvalidRequest, NotFound, StateConflict, Unprocessable
+from .events import checkout_url, transition
+from .merchants import Merchant
+from .store import AlreadyExists, StaleItem, Store, checkout_from_record
+
+IDEMPOTENCY_WINDOW_S = 86400
+
+
+def parse_json(raw: bytes | None) -> Any:
+    if not raw:
+        raise InvalidRequest("the request body must be a JSON object", "body", code="invalid_json")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as e:
+        raise InvalidRequest("the request body is not valid JSON", "body", code="invalid_json") from e
+
+
+def create(store: Store, merchant: Merchant, body: Any, idempotency_key: str | None, base: str) -> dict[str, Any]:
+    if not providers.is_enabled(merchant.provider):
+        raise Unprocessable(f"the {merchant.provider} provider is not enabled on this stage", code="provider_unavailable")
+    cls = providers.adapter_class(merchant.provider)
+    draft = validation.create_checkout(
+        body,
+        allowed_hosts=merchant.allowed_hosts,
+        provider_currencies=cls.currencies,
+        provider_methods=cls.methods,
+        default_locale=merchant.locale,
+    )
+    now = clock.now_s()
+    checkout = Checkout(
+        id=ids.new_id("chk"),
+        merchant_id=merchant.id,
+        status=domain.OPEN,
+        version=0,
+        currency=draft.currency,
+        line_items=draft.line_items,
+        success_url=draft.success_url,
+        cancel_url=draft.cancel_url,
+        provider=merchant.provider,
+        created_at_s=now,
+        expires_at_s=now + draft.expires_in_s,
+        locale=draft.locale,
+        payment_method_types=draft.payment_method_types,
+        collect_shipping_address=draft.collect_shipping_address,
+        customer=draft.customer,
+        client_reference_id=draft.client_reference_id,
+        metadata=draft.metadata,
+    )
+    response = domain.to_api_object(checkout, checkout_url(base, checkout.id), now)
+    if idempotency_key is None:
+        store.create_checkout(checkout)
+        return response
+    if not 1 <= len(idempotency_key) <= 255:
+        raise InvalidRequest("Idempotency-Key must be 1–255 characters", "Idempotency-Key")
+    request_hash = hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    key_hash = hashlib.sha256(idempotency_key.encode()).hexdigest()
+    record = {
+        "pk": f"IDEMPOTENCY#{merchant.id}#{key_hash}",
+        "sk": "IDEMPOTENCY",
+        "type": "idempotency",
+        "request_hash": request_hash,
+        "response": json.dumps(response, separators=(",", ":"), ensure_ascii=False),
+        "checkout_id": checkout.id,
+        "created_at_s": now,
+        "expires_at_s": now + IDEMPOTENCY_WINDOW_S,
+        "ttl": now + IDEMPOTENCY_WINDOW_S + 3600,
+    }
+    try:
+        store.create_checkout(checkout, record)
+    except AlreadyExists as e:
+        existing = e.current
+        if existing is None:
+            raise IdempotencyConflict("a request with this Idempotency-Key is in progress; retry") from e
+        if existing["request_hash"] != request_hash:
+            raise IdempotencyConflict(
+                "this Idempotency-Key was used with a different request body", "Idempotency-Key"
+            ) from e
+        replay: dict[str, Any] = json.loads(existing["response"])
+        return replay
+    return response
+
+
+def get_owned(store: Store, merchant: Merchant, checkout_id: str) -> Checkout:
+    """A checkout of this merchant; another merchant's is simply not found."""
+    checkout = store.get_checkout(checkout_id) if ids.looks_like("chk", checkout_id) else None
+    if checkout is None or checkout.merchant_id != merchant.id:
+        raise NotFound(f"no checkout {checkout_id}", "id")
+    return checkout
+
+
+def read(store: Store, merchant: Merchant, checkout_id: str, base: str) -> dict[str, Any]:
+    checkout = get_owned(store, merchant, checkout_id)
+    return domain.to_api_object(checkout, checkout_url(base, checkout.id))
+
+
+def list_(store: Store, merchant: Merchant, query: dict[str, str], base: str) -> dict[str, Any]:
+    unknown = set(query) - {"status", "limit", "starting_after"}
+    if unknown:
+        name = sorted(unknown)[0]
+        raise InvalidRequest(f"unknown parameter: {name}", name, code="parameter_unknown")
+    status = query.get("status")
+    if status is not None and status not in domain.STATUSES:
+        raise InvalidRequest(f"status must be one of {', '.join(domain.STATUSES)}", "status")
+    try:
+        limit = int(query.get("limit", "20"))
+    except ValueError as e:
+        raise InvalidRequest("limit must be an integer from 1 to 100", "limit") from e
+    if not 1 <= limit <= 100:
+        raise InvalidRequest("limit must be an integer from 1 to 100", "limit")
+    after = None
+    if query.get("starting_after"):
+        try:
+            after = get_owned(store, merchant, query["starting_after"])
+        except NotFound as e:
+            raise InvalidRequest("starting_after is not a checkout of yours", "starting_after") from e
+
+    now = clock.now_s()
+    found: list[Checkout] = []
+    while True:
+        page_size = limit + 1 if status is None else 100
+        page, more = store.list_checkouts(merchant.id, page_size, after)
+        found.extend(c for c in page if status is None or c.view_status(now) == status)
+        if len(found) > limit or not more or not page:
+            break
+        after = page[-1]
+    return {
+        "object": "list",
+        "data": [domain.to_api_object(c, checkout_url(base, c.id), now) for c in found[:limit]],
+        "has_more": len(found) > limit or (status is None and more and len(found) > limit),
+    }
+
+
+def cancel(store: Store, merchant: Merchant, checkout_id: str, base: str) -> dict[str, Any]:
+    checkout = get_owned(store, merchant, checkout_id)
+    for _ in range(8):
+        plan = domain.plan_cancel(checkout, clock.now_s())
+        try:
+            checkout = transition(store, merchant, checkout, plan, base)
+            return domain.to_api_object(checkout, checkout_url(base, checkout.id))
+        except StaleItem as e:
+            checkout = checkout_from_record(e.current) if e.current else get_owned(store, merchant, checkout_id)
+    raise StateConflict("the checkout kept changing; retry")

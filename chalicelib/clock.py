@@ -1,0 +1,17 @@
+"""The one clock. Tests replace ``now_s`` to move time; nothing else reads time.time()."""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+
+
+def now_s() -> int:
+    return int(time.time())
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def iso(ts_s: int) -> str:
+    return datetime.fromtimestamp(ts_s, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

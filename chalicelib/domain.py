@@ -1,0 +1,297 @@
+"""The checkout and its state machine.
+
+This module owns which state may follow which. It is pure: it plans a transition
+(new status, changed fields, the merchant event it causes) and ``chalicelib.store``
+applies the plan as one conditional write on the status and version it was
+planned from, so of two racing Lambdas exactly one wins and a late "failed" can
+never overwrite "complete". Nothing here imports Chalice or boto3.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import clock
+from .errors import StateConflict
+
+OPEN = "open"
+PROCESSING = "processing"
+COMPLETE = "complete"
+EXPIRED = "expired"
+CANCELLED = "cancelled"
+PARTIALLY_REFUNDED = "partially_refunded"
+REFUNDED = "refunded"
+
+STATUSES = (OPEN, PROCESSING, COMPLETE, EXPIRED, CANCELLED, PARTIALLY_REFUNDED, REFUNDED)
+
+# The whole state machine. COMPLETE is reachable from EXPIRED and CANCELLED (and
+# from OPEN, when a shopper left the provider's page and paid after all) only
+# through a payment the provider confirmed: money moved, so it is never lost.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    OPEN: frozenset({PROCESSING, COMPLETE, EXPIRED, CANCELLED}),
+    PROCESSING: frozenset({OPEN, COMPLETE, EXPIRED, CANCELLED}),
+    EXPIRED: frozenset({COMPLETE}),
+    CANCELLED: frozenset({COMPLETE}),
+    COMPLETE: frozenset({PARTIALLY_REFUNDED, REFUNDED}),
+    PARTIALLY_REFUNDED: frozenset({PARTIALLY_REFUNDED, REFUNDED}),
+    REFUNDED: frozenset(),
+}
+
+PAID_STATUSES = frozenset({COMPLETE, PARTIALLY_REFUNDED, REFUNDED})
+
+# Merchant event types (Standard Webhooks deliveries).
+EVENT_COMPLETED = "checkout.completed"
+EVENT_PAYMENT_FAILED = "checkout.payment_failed"
+EVENT_EXPIRED = "checkout.expired"
+EVENT_CANCELLED = "checkout.cancelled"
+EVENT_REFUNDED = "checkout.refunded"
+
+PAYMENT_METHODS = (
+    "card",
+    "virtual_account",
+    "bank_transfer",
+    "kakao_pay",
+    "naver_pay",
+    "toss_pay",
+    "wechat_pay",
+    "cash_app",
+    "crypto",
+)
+
+
+@dataclass
+class LineItem:
+    name: str
+    unit_amount: int
+    quantity: int
+    description: str | None = None
+    image_url: str | None = None
+    product_id: str | None = None
+
+    @property
+    def amount(self) -> int:
+        return self.unit_amount * self.quantity
+
+
+@dataclass
+class Attempt:
+    """One try at paying: a provider session created for this checkout."""
+
+    id: str
+    provider: str
+    method: str
+    created_at_s: int
+    provider_session_id: str | None = None
+    redirect_url: str | None = None
+    # Set while a payment waits for something outside the browser (a deposit).
+    pending: dict[str, Any] | None = None
+
+
+@dataclass
+class Payment:
+    provider_session_id: str
+    method: str
+    amount: int
+    currency: str
+    paid_at_s: int
+    provider_reference: str | None = None
+
+
+@dataclass
+class Checkout:
+    id: str
+    merchant_id: str
+    status: str
+    version: int
+    currency: str
+    line_items: list[LineItem]
+    success_url: str
+    cancel_url: str
+    provider: str
+    created_at_s: int
+    expires_at_s: int
+    locale: str
+    payment_method_types: list[str]
+    collect_shipping_address: bool
+    customer: dict[str, str] = field(default_factory=dict)
+    client_reference_id: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    attempt: Attempt | None = None
+    payment: Payment | None = None
+    shopper: dict[str, str] | None = None
+    late_payment: bool = False
+    amount_mismatch: dict[str, Any] | None = None
+    last_error: str | None = None
+
+    @property
+    def amount_total(self) -> int:
+        return sum(item.amount for item in self.line_items)
+
+    def view_status(self, now_s: int | None = None) -> str:
+        """The status everyone sees: an unpaid checkout past expires_at reads as expired."""
+        now = clock.now_s() if now_s is None else now_s
+        if self.status in (OPEN, PROCESSING) and now >= self.expires_at_s:
+            return EXPIRED
+        return self.status
+
+
+@dataclass
+class Transition:
+    """A planned state change: applied only if the checkout is still at (status, version)."""
+
+    from_status: str
+    from_version: int
+    to_status: str
+    set_fields: dict[str, Any] = field(default_factory=dict)
+    remove_fields: tuple[str, ...] = ()
+    event_type: str | None = None
+    # Makes the event unique: one checkout.completed per checkout, one
+    # payment_failed per attempt.
+    event_key: str | None = None
+
+
+def _require(checkout: Checkout, to_status: str, now_s: int | None) -> str:
+    current = checkout.status
+    if to_status not in TRANSITIONS[current]:
+        raise StateConflict(
+            f"a checkout that is {checkout.view_status(now_s)} cannot become {to_status}"
+        )
+    return current
+
+
+def plan_lock(checkout: Checkout, attempt: Attempt, shopper: dict[str, str], now_s: int) -> Transition:
+    """open -> processing: the shopper submitted the form and an attempt begins."""
+    if checkout.view_status(now_s) != OPEN:
+        raise StateConflict(f"a checkout that is {checkout.view_status(now_s)} cannot be paid")
+    return Transition(
+        from_status=_require(checkout, PROCESSING, now_s),
+        from_version=checkout.version,
+        to_status=PROCESSING,
+        set_fields={"attempt": attempt, "shopper": shopper},
+        remove_fields=("last_error",),
+    )
+
+
+def plan_release(checkout: Checkout, attempt_id: str, failed: bool, reason: str, now_s: int) -> Transition | None:
+    """processing -> open: the attempt failed or the shopper left the provider.
+
+    Returns None when there is nothing to do (another attempt is current, or the
+    checkout already moved on): a late "failed" never touches a later state.
+    """
+    if checkout.status != PROCESSING or checkout.attempt is None or checkout.attempt.id != attempt_id:
+        return None
+    return Transition(
+        from_status=PROCESSING,
+        from_version=checkout.version,
+        to_status=OPEN,
+        set_fields={"last_error": reason},
+        remove_fields=("attempt",),
+        event_type=EVENT_PAYMENT_FAILED if failed else None,
+        event_key=f"{EVENT_PAYMENT_FAILED}#{attempt_id}" if failed else None,
+    )
+
+
+def plan_complete(checkout: Checkout, payment: Payment, now_s: int) -> Transition | None:
+    """Anything unpaid -> complete, for a payment the provider confirmed.
+
+    None when the checkout is already paid: completion happens once.
+    """
+    if checkout.status in PAID_STATUSES:
+        return None
+    late = checkout.view_status(now_s) in (EXPIRED, CANCELLED)
+    return Transition(
+        from_status=_require(checkout, COMPLETE, now_s),
+        from_version=checkout.version,
+        to_status=COMPLETE,
+        set_fields={"payment": payment, "late_payment": late},
+        remove_fields=("last_error", "amount_mismatch"),
+        event_type=EVENT_COMPLETED,
+        event_key=EVENT_COMPLETED,
+    )
+
+
+def plan_cancel(checkout: Checkout, now_s: int) -> Transition:
+    """open/processing -> cancelled, on the merchant's request."""
+    view = checkout.view_status(now_s)
+    if view not in (OPEN, PROCESSING):
+        raise StateConflict(f"a checkout that is {view} cannot be cancelled")
+    return Transition(
+        from_status=_require(checkout, CANCELLED, now_s),
+        from_version=checkout.version,
+        to_status=CANCELLED,
+        event_type=EVENT_CANCELLED,
+        event_key=EVENT_CANCELLED,
+    )
+
+
+def plan_expire(checkout: Checkout, now_s: int) -> Transition | None:
+    """open/processing past expires_at -> expired (made durable by the sweep)."""
+    if checkout.status not in (OPEN, PROCESSING) or now_s < checkout.expires_at_s:
+        return None
+    return Transition(
+        from_status=checkout.status,
+        from_version=checkout.version,
+        to_status=EXPIRED,
+        event_type=EVENT_EXPIRED,
+        event_key=EVENT_EXPIRED,
+    )
+
+
+def applied(checkout: Checkout, plan: Transition) -> Checkout:
+    """The checkout as it will be once ``plan`` is written."""
+    names = {f.name for f in dataclasses.fields(Checkout)}
+    updated = dataclasses.replace(checkout, **{k: v for k, v in plan.set_fields.items() if k in names})
+    updated.status = plan.to_status
+    updated.version = plan.from_version + 1
+    for name in plan.remove_fields:
+        if name in names:
+            setattr(updated, name, None)
+    return updated
+
+
+def replace_checkout_id(url: str, checkout_id: str) -> str:
+    return url.replace("{CHECKOUT_ID}", checkout_id)
+
+
+def to_api_object(checkout: Checkout, url: str, now_s: int | None = None) -> dict[str, Any]:
+    """The checkout as merchants see it in the API and in webhooks."""
+    payment = None
+    if checkout.payment is not None:
+        p = checkout.payment
+        payment = {
+            "provider_session_id": p.provider_session_id,
+            "method": p.method,
+            "amount": p.amount,
+            "currency": p.currency,
+            "paid_at": clock.iso(p.paid_at_s),
+            "provider_reference": p.provider_reference,
+        }
+    obj: dict[str, Any] = {
+        "id": checkout.id,
+        "object": "checkout",
+        "url": url,
+        "status": checkout.view_status(now_s),
+        "amount_total": checkout.amount_total,
+        "currency": checkout.currency,
+        "line_items": [
+            {k: v for k, v in vars(item).items() if v is not None} | {"amount": item.amount}
+            for item in checkout.line_items
+        ],
+        "customer": dict(checkout.customer),
+        "client_reference_id": checkout.client_reference_id,
+        "metadata": dict(checkout.metadata),
+        "locale": checkout.locale,
+        "payment_method_types": list(checkout.payment_method_types),
+        "collect_shipping_address": checkout.collect_shipping_address,
+        "success_url": checkout.success_url,
+        "cancel_url": checkout.cancel_url,
+        "provider": checkout.provider,
+        "payment": payment,
+        "late_payment": checkout.late_payment,
+        "created_at": clock.iso(checkout.created_at_s),
+        "expires_at": clock.iso(checkout.expires_at_s),
+    }
+    if checkout.amount_mismatch:
+        obj["amount_mismatch"] = dict(checkout.amount_mismatch)
+    return obj

@@ -1,0 +1,131 @@
+"""The provider interface: what every adapter does, and the types it speaks.
+
+An adapter maps our checkout to the provider's request, and the provider's
+answers and notifications back to our closed set of payment states. It never
+decides a checkout's state itself: ``chalicelib.payments`` does, after an
+authenticated read. Operations a provider lacks raise a typed error instead of
+pretending.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Mapping
+
+from ..domain import Checkout
+from ..errors import Unprocessable
+
+# What a provider can say about a payment, whatever its own words. An adapter
+# maps every status it knows here explicitly; anything else is UNKNOWN, which
+# is never treated as paid.
+PAID = "paid"
+PENDING = "pending"          # waiting for something outside the browser (a deposit)
+OPEN = "open"                # not paid yet; the shopper may still pay
+FAILED = "failed"
+CANCELLED = "cancelled"
+EXPIRED = "expired"
+REFUNDED = "refunded"
+PARTIALLY_REFUNDED = "partially_refunded"
+UNKNOWN = "unknown"
+
+PAYMENT_STATES = frozenset({PAID, PENDING, OPEN, FAILED, CANCELLED, EXPIRED, REFUNDED, PARTIALLY_REFUNDED, UNKNOWN})
+
+
+class ProviderError(Exception):
+    """The provider did not answer usefully: timeout, 5xx, connection error, garbage.
+
+    ``fallback_ok`` says whether another provider may be tried: true for
+    transport failures and 5xx, false for the provider refusing our request.
+    """
+
+    fallback_ok = True
+
+
+class ProviderRejected(ProviderError):
+    """The provider refused the request (4xx): a fallback would refuse it too."""
+
+    fallback_ok = False
+
+
+class RefundNotSupported(Unprocessable):
+    code = "refund_not_supported"
+
+
+@dataclass
+class SessionRequest:
+    checkout: Checkout
+    attempt_id: str
+    method: str
+    shopper: Mapping[str, str]
+    return_url: str
+    cancel_url: str
+    notify_url: str
+    bank: str | None = None
+
+
+@dataclass
+class ProviderSession:
+    session_id: str
+    redirect_url: str
+
+
+@dataclass
+class ProviderPayment:
+    """An authenticated read of a provider session, in our terms."""
+
+    session_id: str
+    status: str
+    raw_status: str
+    amount: int | None = None
+    currency: str | None = None
+    method: str | None = None
+    checkout_id: str | None = None
+    provider_reference: str | None = None
+    paid_at_s: int | None = None
+    pending: dict[str, Any] | None = None
+
+
+@dataclass
+class Notification:
+    """A verified notification: which session it speaks of. It proves nothing about payment."""
+
+    event: str
+    session_id: str | None = None
+    checkout_id: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Provider(ABC):
+    name: ClassVar[str]
+    currencies: ClassVar[frozenset[str]]
+    methods: ClassVar[frozenset[str]]
+    credential_names: ClassVar[tuple[str, ...]]
+    supports_refunds: ClassVar[bool] = False
+
+    def __init__(self, merchant_id: str, credentials: Mapping[str, str], base_url: str) -> None:
+        self.merchant_id = merchant_id
+        self.credentials = credentials
+        self.base_url = base_url.rstrip("/")
+
+    @abstractmethod
+    def create_session(self, request: SessionRequest) -> ProviderSession:
+        """Create a hosted payment session for one attempt; idempotent per attempt id.
+
+        Raises ProviderError when the provider did not answer usefully.
+        """
+
+    @abstractmethod
+    def read_session(self, session_id: str) -> ProviderPayment:
+        """An authenticated read of the session. Raises ProviderError."""
+
+    @abstractmethod
+    def verify_notification(self, headers: Mapping[str, str], body: bytes, now_s: int) -> Notification:
+        """Check a notification's signature (or the provider's equivalent).
+
+        Raises NotificationRejected; a verified notification is still only a hint
+        to read the session.
+        """
+
+    def refund(self, session_id: str, amount: int, currency: str, reason: str | None) -> str:
+        """Refund part or all of a paid session; returns the provider's refund id."""
+        raise RefundNotSupported(f"{self.name} has no refund API; refund in the provider's dashboard")

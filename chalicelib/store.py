@@ -1,0 +1,463 @@
+"""DynamoDB: the one table and every read and write the product makes.
+
+Single-table layout (``pk``/``sk`` strings; ``ttl`` in epoch seconds):
+
+=========================  ===========  =============================================
+item                        pk           sk
+=========================  ===========  =============================================
+merchant                    MERCHANT#id  MERCHANT
+API key -> merchant         APIKEY#hash  APIKEY
+checkout                    CHECKOUT#id  CHECKOUT   (gsi1: MERCHANT#id / CHECKOUT#ms#id)
+merchant event (delivery)   CHECKOUT#id  EVENT#key  (gsi1: EVENT#evt_id; gsi2: due deliveries)
+idempotency record          IDEMPOTENCY#merchant#hash  IDEMPOTENCY
+sandbox provider session    SANDBOX#id   SANDBOX
+=========================  ===========  =============================================
+
+Rules: every read that a decision rests on is a strongly consistent GetItem or
+Query on the table itself (indexes only list things); every state change is one
+conditional write, and a failed condition hands back the item as it is
+(``ReturnValuesOnConditionCheckFailure``) instead of costing a second read. All
+attribute names go through ``ExpressionAttributeNames``, so reserved words
+(``status``, ``name``, ``ttl``) never bite.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from .config import settings
+from .domain import PAID_STATUSES, Attempt, Checkout, LineItem, Payment, Transition, applied
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+class StaleItem(Exception):
+    """A conditional write lost: ``current`` is the item as it is now (None if unknown).
+
+    For a transaction, ``index`` says which of its items failed its condition.
+    """
+
+    def __init__(self, current: dict[str, Any] | None, index: int = 0) -> None:
+        super().__init__("the item changed underneath the write")
+        self.current = current
+        self.index = index
+
+
+class AlreadyExists(Exception):
+    def __init__(self, current: dict[str, Any] | None) -> None:
+        super().__init__("the item already exists")
+        self.current = current
+
+
+def _plain(value: Any) -> Any:
+    """DynamoDB numbers come back as Decimal; the product stores integers only."""
+    if isinstance(value, Decimal):
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _drop_none(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
+    if isinstance(value, dict):
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_none(v) for v in value]
+    return value
+
+
+def to_attr(value: Any) -> dict[str, Any]:
+    result: dict[str, Any] = _serializer.serialize(_drop_none(value))
+    return result
+
+
+def to_item(obj: dict[str, Any]) -> dict[str, Any]:
+    return {k: to_attr(v) for k, v in _drop_none(obj).items()}
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: _plain(_deserializer.deserialize(v)) for k, v in item.items()}
+
+
+# --- checkouts <-> items -----------------------------------------------------------
+
+def checkout_key(checkout_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"CHECKOUT#{checkout_id}"}, "sk": {"S": "CHECKOUT"}}
+
+
+def checkout_to_record(checkout: Checkout) -> dict[str, Any]:
+    record = _drop_none(checkout)
+    record.update(
+        pk=f"CHECKOUT#{checkout.id}",
+        sk="CHECKOUT",
+        type="checkout",
+        gsi1pk=f"MERCHANT#{checkout.merchant_id}",
+        gsi1sk=f"CHECKOUT#{checkout.created_at_s:012d}#{checkout.id}",
+    )
+    if checkout.status not in PAID_STATUSES:
+        # Unpaid checkouts are removed by TTL a while after they expire; paid ones are kept.
+        record["ttl"] = checkout.expires_at_s + settings().unpaid_retention_s
+    return record
+
+
+def checkout_from_record(record: dict[str, Any]) -> Checkout:
+    fields = {f.name for f in dataclasses.fields(Checkout)}
+    data = {k: v for k, v in record.items() if k in fields}
+    data["line_items"] = [LineItem(**item) for item in data["line_items"]]
+    if data.get("attempt"):
+        data["attempt"] = Attempt(**data["attempt"])
+    if data.get("payment"):
+        data["payment"] = Payment(**data["payment"])
+    return Checkout(**data)
+
+
+class Store:
+    def __init__(self, client: Any, table_name: str) -> None:
+        self.client = client
+        self.table = table_name
+
+    # --- generic helpers --------------------------------------------------------
+
+    def get(self, pk: str, sk: str, consistent: bool = True) -> dict[str, Any] | None:
+        response = self.client.get_item(
+            TableName=self.table,
+            Key={"pk": {"S": pk}, "sk": {"S": sk}},
+            ConsistentRead=consistent,
+        )
+        item = response.get("Item")
+        return from_item(item) if item else None
+
+    def put_new(self, record: dict[str, Any]) -> None:
+        """Put an item that must not exist yet; AlreadyExists carries the one that does."""
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item=to_item(record),
+                ConditionExpression="attribute_not_exists(pk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as e:
+            if _code(e) == "ConditionalCheckFailedException":
+                item = e.response.get("Item")
+                raise AlreadyExists(from_item(item) if item else None) from e
+            raise
+
+    def update(
+        self,
+        pk: str,
+        sk: str,
+        set_fields: dict[str, Any] | None = None,
+        remove_fields: tuple[str, ...] = (),
+        conditions: dict[str, Any] | None = None,
+        add_fields: dict[str, int] | None = None,
+    ) -> dict[str, Any]:
+        """One conditional UpdateItem; conditions are attribute = value clauses (AND).
+
+        A condition value of ``None`` means "attribute exists". Returns the new
+        item; raises StaleItem with the current one when a condition fails.
+        """
+        request = _update_request(set_fields or {}, remove_fields, conditions or {}, add_fields or {})
+        try:
+            response = self.client.update_item(
+                TableName=self.table,
+                Key={"pk": {"S": pk}, "sk": {"S": sk}},
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                **request,
+            )
+        except ClientError as e:
+            if _code(e) == "ConditionalCheckFailedException":
+                item = e.response.get("Item")
+                raise StaleItem(from_item(item) if item else None) from e
+            raise
+        return from_item(response["Attributes"])
+
+    def query(self, pk: str, sk_prefix: str, consistent: bool = True) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :prefix)",
+            "ExpressionAttributeNames": {"#pk": "pk", "#sk": "sk"},
+            "ExpressionAttributeValues": {":pk": {"S": pk}, ":prefix": {"S": sk_prefix}},
+            "ConsistentRead": consistent,
+        }
+        while True:
+            response = self.client.query(**kwargs)
+            items.extend(from_item(i) for i in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return items
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def transact(self, items: list[dict[str, Any]]) -> None:
+        """TransactWriteItems; a lost condition raises StaleItem with the first item's current state."""
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except ClientError as e:
+            if _code(e) != "TransactionCanceledException":
+                raise
+            reasons = e.response.get("CancellationReasons") or []
+            for index, reason in enumerate(reasons):
+                if reason.get("Code") == "ConditionalCheckFailed":
+                    item = reason.get("Item")
+                    raise StaleItem(from_item(item) if item else None, index) from e
+            # TransactionConflict: another writer is on the same item right now.
+            raise StaleItem(None) from e
+
+    # --- checkouts --------------------------------------------------------------
+
+    def get_checkout(self, checkout_id: str) -> Checkout | None:
+        record = self.get(f"CHECKOUT#{checkout_id}", "CHECKOUT")
+        return checkout_from_record(record) if record else None
+
+    def create_checkout(self, checkout: Checkout, idempotency: dict[str, Any] | None = None) -> None:
+        """Write a new checkout, with its idempotency record in the same transaction.
+
+        Raises AlreadyExists carrying the live idempotency record when the key was
+        used before (replay or conflict is the caller's decision).
+        """
+        if idempotency is None:
+            self.put_new(checkout_to_record(checkout))
+            return
+        put_checkout = {
+            "Put": {
+                "TableName": self.table,
+                "Item": to_item(checkout_to_record(checkout)),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+        put_key = {
+            "Put": {
+                "TableName": self.table,
+                "Item": to_item(idempotency),
+                # A record past its 24 h window may linger until TTL removes it.
+                "ConditionExpression": "attribute_not_exists(pk) OR #exp < :now",
+                "ExpressionAttributeNames": {"#exp": "expires_at_s"},
+                "ExpressionAttributeValues": {":now": {"N": str(idempotency["created_at_s"])}},
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }
+        }
+        for attempt in range(6):
+            try:
+                self.transact([put_key, put_checkout])
+                return
+            except StaleItem as e:
+                if e.current is not None:
+                    raise AlreadyExists(e.current) from e
+                time.sleep(0.05 * (attempt + 1))
+        existing = self.get(idempotency["pk"], idempotency["sk"])
+        raise AlreadyExists(existing)
+
+    def apply(self, checkout: Checkout, plan: Transition, event: dict[str, Any] | None = None) -> Checkout:
+        """Apply a planned transition as one conditional write (with its event, atomically).
+
+        Raises StaleItem when the checkout is no longer at (from_status, from_version).
+        """
+        set_fields = dict(plan.set_fields)
+        set_fields["status"] = plan.to_status
+        set_fields["version"] = plan.from_version + 1
+        remove = tuple(plan.remove_fields)
+        if plan.to_status in PAID_STATUSES:
+            remove += ("ttl",)
+        conditions = {"status": plan.from_status, "version": plan.from_version}
+        request = _update_request(set_fields, remove, conditions, {})
+        if event is None:
+            record = self.update(f"CHECKOUT#{checkout.id}", "CHECKOUT", set_fields, remove, conditions)
+            return checkout_from_record(record)
+        try:
+            self._transact_transition(checkout, request, event)
+        except StaleItem as e:
+            # Only the checkout's own state is useful to the caller; an event that
+            # already exists means the change it belongs to was made already.
+            raise StaleItem(e.current if e.index == 0 else None) from e
+        # A transaction returns no attributes: the new state is the plan applied locally.
+        return applied(checkout, plan)
+
+    def _transact_transition(self, checkout: Checkout, request: dict[str, Any], event: dict[str, Any]) -> None:
+        self.transact([
+            {
+                "Update": {
+                    "TableName": self.table,
+                    "Key": checkout_key(checkout.id),
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                    **request,
+                }
+            },
+            {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": to_item(event),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+        ])
+
+    def list_checkouts(self, merchant_id: str, limit: int, after: Checkout | None) -> tuple[list[Checkout], bool]:
+        """Newest first, from the merchant index (eventually consistent: a listing, not a decision)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "#g = :g AND begins_with(#s, :prefix)",
+            "ExpressionAttributeNames": {"#g": "gsi1pk", "#s": "gsi1sk"},
+            "ExpressionAttributeValues": {":g": {"S": f"MERCHANT#{merchant_id}"}, ":prefix": {"S": "CHECKOUT#"}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if after is not None:
+            record = checkout_to_record(after)
+            kwargs["ExclusiveStartKey"] = {
+                k: {"S": record[k]} for k in ("pk", "sk", "gsi1pk", "gsi1sk")
+            }
+        response = self.client.query(**kwargs)
+        checkouts = [checkout_from_record(from_item(i)) for i in response.get("Items", [])]
+        return checkouts, "LastEvaluatedKey" in response
+
+    # --- table ------------------------------------------------------------------
+
+    def create_table(self, point_in_time_recovery: bool) -> bool:
+        """Create the table, its indexes and TTL if missing. Returns True if it was created."""
+        created = False
+        try:
+            self.client.create_table(
+                TableName=self.table,
+                BillingMode="PAY_PER_REQUEST",
+                AttributeDefinitions=[
+                    {"AttributeName": name, "AttributeType": "S"}
+                    for name in ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk")
+                ],
+                KeySchema=[
+                    {"AttributeName": "pk", "KeyType": "HASH"},
+                    {"AttributeName": "sk", "KeyType": "RANGE"},
+                ],
+                GlobalSecondaryIndexes=[
+                    {
+                        "IndexName": index,
+                        "KeySchema": [
+                            {"AttributeName": f"{index}pk", "KeyType": "HASH"},
+                            {"AttributeName": f"{index}sk", "KeyType": "RANGE"},
+                        ],
+                        "Projection": {"ProjectionType": "ALL"},
+                    }
+                    for index in ("gsi1", "gsi2")
+                ],
+            )
+            created = True
+        except ClientError as e:
+            if _code(e) != "ResourceInUseException":
+                raise
+        self.client.get_waiter("table_exists").wait(
+            TableName=self.table, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
+        )
+        ttl = self.client.describe_time_to_live(TableName=self.table)["TimeToLiveDescription"]
+        if ttl.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
+            self.client.update_time_to_live(
+                TableName=self.table,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"},
+            )
+        if point_in_time_recovery:
+            self.client.update_continuous_backups(
+                TableName=self.table,
+                PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+            )
+        return created
+
+    def ping(self) -> None:
+        self.client.get_item(
+            TableName=self.table, Key={"pk": {"S": "HEALTH"}, "sk": {"S": "HEALTH"}}
+        )
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _update_request(
+    set_fields: dict[str, Any],
+    remove_fields: tuple[str, ...],
+    conditions: dict[str, Any],
+    add_fields: dict[str, int],
+) -> dict[str, Any]:
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+
+    def name(attr: str) -> str:
+        # "attempt.id" is a path into a map: alias each segment.
+        aliases = []
+        for segment in attr.split("."):
+            alias = f"#n{len(names)}"
+            names[alias] = segment
+            aliases.append(alias)
+        return ".".join(aliases)
+
+    def value(v: Any) -> str:
+        alias = f":v{len(values)}"
+        values[alias] = to_attr(v)
+        return alias
+
+    sets = [f"{name(k)} = {value(v)}" for k, v in set_fields.items() if v is not None]
+    removes = [name(k) for k, v in set_fields.items() if v is None] + [name(k) for k in remove_fields]
+    adds = [f"{name(k)} {value(v)}" for k, v in add_fields.items()]
+    expression = " ".join(
+        part
+        for part in (
+            "SET " + ", ".join(sets) if sets else "",
+            "REMOVE " + ", ".join(removes) if removes else "",
+            "ADD " + ", ".join(adds) if adds else "",
+        )
+        if part
+    )
+    clauses = [
+        f"attribute_exists({name(k)})" if v is None else f"{name(k)} = {value(v)}"
+        for k, v in conditions.items()
+    ]
+    request: dict[str, Any] = {
+        "UpdateExpression": expression,
+        "ExpressionAttributeNames": names,
+    }
+    if values:
+        request["ExpressionAttributeValues"] = values
+    if clauses:
+        request["ConditionExpression"] = " AND ".join(clauses)
+    return request
+
+
+@lru_cache(maxsize=1)
+def dynamodb_client() -> Any:
+    """One client per container. The endpoint comes from AWS_ENDPOINT_URL_DYNAMODB (boto3's own)."""
+    return boto3.client(
+        "dynamodb",
+        config=Config(
+            connect_timeout=2,
+            read_timeout=5,
+            retries={"mode": "standard", "max_attempts": 4},
+            max_pool_connections=32,
+        ),
+    )
+
+
+_store: Store | None = None
+
+
+def get_store() -> Store:
+    """The shared Store, built once per Lambda container; tests swap it with set_store."""
+    global _store
+    if _store is None:
+        _store = Store(dynamodb_client(), settings().table_name)
+    return _store
+
+
+def set_store(store: Store | None) -> None:
+    global _store
+    _store = store
