@@ -1,6 +1,8 @@
 """The message catalogue: every word a shopper reads, in Korean and English."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
 LOCALES = ("ko", "en")
 
 MESSAGES: dict[str, dict[str, str]] = {
@@ -161,7 +163,10 @@ def pick_locale(requested: str | None, default: str) -> str:
     return requested if requested in LOCALES else default
 
 
-def translator(locale: str):  # type: ignore[no-untyped-def]
+Translator = Callable[..., str]
+
+
+def translator(locale: str) -> Translator:
     messages = MESSAGES[locale]
 
     def t(key: str, **params: object) -> str:

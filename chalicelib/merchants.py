@@ -19,7 +19,7 @@ from .errors import AuthenticationFailed, InvalidRequest
 from .ids import new_id
 from .providers import PROVIDER_NAMES, adapter_class
 from .store import AlreadyExists, StaleItem, Store
-from .validation import LOOPBACK_HOSTS, _HOST_RE, is_valid_email
+from .validation import _HOST_RE, LOOPBACK_HOSTS, is_valid_email
 
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{2,63}$")
 _COLOR_RE = re.compile(r"^#[0-9A-Fa-f]{6}$")

@@ -9,7 +9,7 @@ from typing import Any, Mapping
 
 from . import clock, csrf, domain, i18n, money, payments, providers, shopper_form
 from .domain import Checkout
-from .errors import FormInvalid, Forbidden, ProviderFailed, StateConflict
+from .errors import Forbidden, FormInvalid, ProviderFailed, StateConflict
 from .merchants import Merchant
 from .providers import base as pb
 from .render import Html, render

@@ -279,9 +279,15 @@ def handle_notification(
         raise NotFound("No such notification endpoint.")
     adapter = providers.build(provider, merchant.id, merchant.credentials(), base)
     note = adapter.verify_notification(headers, body, clock.now_s())
-    if not note.session_id:
-        raise NotificationRejected("the notification names no session")
-    payment = adapter.read_session(note.session_id)
+    session_id = note.session_id
+    if not session_id and note.checkout_id and ids.looks_like("chk", note.checkout_id):
+        # Some providers name only our reference: the session is the one we recorded.
+        known = store.get_checkout(note.checkout_id)
+        if known is not None and known.merchant_id == merchant.id and known.attempt is not None:
+            session_id = known.attempt.provider_session_id
+    if not session_id:
+        raise NotificationRejected("the notification names no session we know")
+    payment = adapter.read_session(session_id)
     checkout_id = payment.checkout_id or note.checkout_id
     if note.checkout_id and payment.checkout_id and note.checkout_id != payment.checkout_id:
         raise NotificationRejected("the notification and the provider disagree about the checkout")

@@ -99,7 +99,7 @@ def checkout_key(checkout_id: str) -> dict[str, Any]:
 
 
 def checkout_to_record(checkout: Checkout) -> dict[str, Any]:
-    record = _drop_none(checkout)
+    record: dict[str, Any] = _drop_none(checkout)
     record.update(
         pk=f"CHECKOUT#{checkout.id}",
         sk="CHECKOUT",

@@ -17,7 +17,8 @@ from .errors import InvalidRequest, Unprocessable
 
 MAX_UNIT_AMOUNT = 99_999_999_999
 MAX_TOTAL = 999_999_999_999
-EMAIL_RE = re.compile(r"^[^@\s<>\"']{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+EMAIL_RE = re.compile(rf"^[^@\s<>\"']{{1,64}}@{_LABEL}(?:\.{_LABEL})+$")
 _KR_MOBILE_RE = re.compile(r"^01[016789][- ]?\d{3,4}[- ]?\d{4}$")
 _INTL_PHONE_RE = re.compile(r"^\+[1-9][0-9 \-]{6,18}[0-9]$")
 _HOST_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$")
@@ -115,7 +116,7 @@ def redirect_url(value: Any, param: str, allowed_hosts: list[str]) -> str:
     if "@" in parts.netloc or not host or not (loopback or _HOST_RE.match(host)):
         raise InvalidRequest(f"{param} must be an absolute URL with a plain host name", param)
     try:
-        parts.port
+        _ = parts.port
     except ValueError as e:
         raise InvalidRequest(f"{param} has an invalid port", param) from e
     if not host_allowed(host, allowed_hosts):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlsplit
 
-from chalice import Response
+from chalice.app import Response
 
 from . import i18n
 from .config import settings
@@ -104,7 +104,7 @@ def to_response(result: Any) -> Response:
         return Response(body="", status_code=result.status,
                         headers={**BASE_HEADERS, "Location": result.location, "Cache-Control": "no-store"})
     if isinstance(result, Html):
-        headers = {
+        headers: dict[str, str | list[str]] = {
             **BASE_HEADERS,
             "Content-Type": "text/html; charset=utf-8",
             "Content-Security-Policy": csp(result.nonce, result.form_action),

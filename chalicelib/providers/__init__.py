@@ -37,5 +37,5 @@ def build(name: str, merchant_id: str, credentials: Mapping[str, str], public_ba
     if name == "sandbox":
         base = public_base
     else:
-        base = settings().provider_bases.get(name) or getattr(cls, "default_base_url")
+        base = settings().provider_bases.get(name) or cls.default_base(credentials)
     return cls(merchant_id, credentials, base)

@@ -101,6 +101,13 @@ class Provider(ABC):
     methods: ClassVar[frozenset[str]]
     credential_names: ClassVar[tuple[str, ...]]
     supports_refunds: ClassVar[bool] = False
+    # Where the provider's API lives when the stage does not say (PROVIDER_API_BASE).
+    default_base_url: ClassVar[str] = ""
+
+    @classmethod
+    def default_base(cls, credentials: Mapping[str, str]) -> str:
+        """The API base when the stage sets none; a provider may pick sandbox or live by key."""
+        return cls.default_base_url
 
     def __init__(self, merchant_id: str, credentials: Mapping[str, str], base_url: str) -> None:
         self.merchant_id = merchant_id

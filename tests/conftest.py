@@ -1,0 +1,255 @@
+"""Shared fixtures: DynamoDB engines (moto server and DynamoDB Local), a fresh table per
+test, the app (Chalice test client or a real local HTTP server), merchants, and a
+merchant webhook receiver that verifies deliveries with the standardwebhooks library.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Iterator
+
+import pytest
+
+# Settings are read from the environment once; set them before chalicelib is imported.
+from cryptography.fernet import Fernet
+
+os.environ.update({
+    "CHECKOUT_STAGE": "dev",
+    "CHECKOUT_SANDBOX": "1",
+    "CHECKOUT_ALLOW_INSECURE_WEBHOOKS": "1",
+    "CHECKOUT_SECRET_KEY": Fernet.generate_key().decode(),
+    "AWS_DEFAULT_REGION": "ap-northeast-2",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+})
+os.environ.pop("CHECKOUT_PUBLIC_URL", None)
+os.environ.pop("AWS_ENDPOINT_URL_DYNAMODB", None)
+
+import boto3  # noqa: E402
+from botocore.config import Config  # noqa: E402
+
+from chalicelib import config as checkout_config  # noqa: E402
+from chalicelib import merchants, store  # noqa: E402
+from tools.dynamodb_local import DynamoDBLocal, MotoServer, free_port  # noqa: E402
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+# --- engines ------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    server = MotoServer()
+    yield server.start()
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def ddb_local_endpoint() -> Iterator[str]:
+    reason = DynamoDBLocal.available()
+    if reason:
+        if IN_CI:
+            pytest.fail(f"DynamoDB Local must run in CI: {reason}")
+        pytest.skip(f"DynamoDB Local unavailable here: {reason}")
+    engine = DynamoDBLocal()
+    yield engine.start()
+    engine.stop()
+
+
+@pytest.fixture(params=["moto", "ddb_local"])
+def engine(request: pytest.FixtureRequest) -> str:
+    """Run the test once on moto and once on DynamoDB Local; the value is the endpoint."""
+    endpoint: str = request.getfixturevalue(f"{request.param}_endpoint")
+    return endpoint
+
+
+@pytest.fixture
+def ddb_local(ddb_local_endpoint: str) -> str:
+    """DynamoDB Local only: for what moto is too lenient to judge (races, conditions)."""
+    return ddb_local_endpoint
+
+
+def make_client(endpoint: str) -> Any:
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=endpoint,
+        config=Config(retries={"mode": "standard", "max_attempts": 4}, max_pool_connections=64),
+    )
+
+
+def _new_store(endpoint: str) -> store.Store:
+    s = store.Store(make_client(endpoint), f"checkout-test-{uuid.uuid4().hex[:12]}")
+    s.create_table(point_in_time_recovery=False)
+    return s
+
+
+@pytest.fixture
+def db(moto_endpoint: str) -> Iterator[store.Store]:
+    """A fresh table on moto, installed as the app's store."""
+    s = _new_store(moto_endpoint)
+    store.set_store(s)
+    yield s
+    store.set_store(None)
+    s.client.delete_table(TableName=s.table)
+
+
+@pytest.fixture
+def any_db(engine: str) -> Iterator[store.Store]:
+    """A fresh table on each engine in turn (moto, then DynamoDB Local)."""
+    s = _new_store(engine)
+    store.set_store(s)
+    yield s
+    store.set_store(None)
+    s.client.delete_table(TableName=s.table)
+
+
+@pytest.fixture
+def local_db(ddb_local: str) -> Iterator[store.Store]:
+    s = _new_store(ddb_local)
+    store.set_store(s)
+    yield s
+    store.set_store(None)
+    s.client.delete_table(TableName=s.table)
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings() -> Iterator[None]:
+    checkout_config.settings.cache_clear()
+    yield
+    checkout_config.settings.cache_clear()
+
+
+# --- merchant webhook receiver ----------------------------------------------------
+
+class WebhookReceiver:
+    """A merchant endpoint: records deliveries; answers with the queued status codes (then 204)."""
+
+    def __init__(self) -> None:
+        self.deliveries: list[dict[str, Any]] = []
+        self.responses: list[int] = []
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                with receiver.lock:
+                    receiver.deliveries.append({"headers": dict(self.headers), "body": body})
+                    status = receiver.responses.pop(0) if receiver.responses else 204
+                self.send_response(status)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def verified(self, secret: str) -> list[dict[str, Any]]:
+        """Every delivery, verified with the standardwebhooks library (raises if one is bad)."""
+        from standardwebhooks.webhooks import Webhook
+
+        hook = Webhook(secret)
+        return [hook.verify(d["body"], d["headers"]) for d in self.deliveries]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    r = WebhookReceiver()
+    yield r
+    r.close()
+
+
+# --- merchants and the app --------------------------------------------------------
+
+class MerchantHandle:
+    def __init__(self, merchant: merchants.Merchant, api_key: str, webhook_secret: str) -> None:
+        self.merchant = merchant
+        self.id = merchant.id
+        self.api_key = api_key
+        self.webhook_secret = webhook_secret
+        self.headers = {"x-api-key": api_key, "content-type": "application/json"}
+
+
+def create_merchant(s: store.Store, webhook_url: str | None = None, **overrides: Any) -> MerchantHandle:
+    options: dict[str, Any] = {
+        "merchant_id": f"m-{uuid.uuid4().hex[:10]}",
+        "name": "테스트 상점",
+        "provider": "sandbox",
+        "allowed_hosts": ["shop.example", "127.0.0.1", "localhost"],
+        "webhook_url": webhook_url,
+        "support_email": "help@shop.example",
+    }
+    options.update(overrides)
+    merchant, key, secret = merchants.create(s, **options)
+    return MerchantHandle(merchant, key, secret)
+
+
+@pytest.fixture
+def merchant(db: store.Store, receiver: WebhookReceiver) -> MerchantHandle:
+    return create_merchant(db, receiver.url)
+
+
+def checkout_body(**overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "line_items": [
+            {"name": "유기농 녹차", "unit_amount": 19000, "quantity": 1},
+            {"name": "배송비", "unit_amount": 3000, "quantity": 1},
+        ],
+        "currency": "KRW",
+        "success_url": "https://shop.example/thanks?c={CHECKOUT_ID}",
+        "cancel_url": "https://shop.example/cart",
+        "client_reference_id": "order-123",
+    }
+    body.update(overrides)
+    return body
+
+
+@pytest.fixture
+def client() -> Any:
+    from chalice.test import Client
+
+    from app import app
+
+    with Client(app) as c:
+        yield c
+
+
+def api_json(response: Any) -> Any:
+    return json.loads(response.body)
+
+
+class LiveServer:
+    """The app served over real HTTP by Chalice's local server, in this process."""
+
+    def __init__(self) -> None:
+        from chalice.config import Config
+        from chalice.local import create_local_server
+
+        from app import app
+
+        self.port = free_port()
+        self.server = create_local_server(app, Config.create(chalice_app=app), "127.0.0.1", self.port)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.server.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.server.shutdown()
+        self.server.server.server_close()
+
+
+@pytest.fixture
+def live_server() -> Iterator[LiveServer]:
+    server = LiveServer()
+    yield server
+    server.close()
