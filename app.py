@@ -1,7 +1,7 @@
 """Routes only: parse the request, call one function in chalicelib, return."""
 from chalice import Chalice, Response
 
-from chalicelib import checkouts, merchants, pages, payments, sandbox_site, web
+from chalicelib import checkouts, merchants, pages, payments, refunds, sandbox_site, wallets, web
 from chalicelib.config import settings
 from chalicelib.errors import NotFound, ServiceUnavailable
 from chalicelib.logs import configure_logging
@@ -126,3 +126,22 @@ def sandbox_act(session_id):
     if not settings().sandbox_enabled:
         raise NotFound("The sandbox is off.")
     return sandbox_site.act(get_store(), session_id, web.form_data(app.current_request))
+
+
+@app.route("/c/{checkout_id}/status", methods=["GET"])
+@api_view
+def checkout_status(checkout_id):
+    return pages.status(get_store(), checkout_id)
+
+
+@app.route("/api/checkouts/{checkout_id}/refunds", methods=["POST"])
+@api_view
+def refund_checkout(checkout_id):
+    refund = refunds.create(get_store(), _merchant(), checkout_id, app.current_request.raw_body, _base())
+    return web.Json(refund, 201)
+
+
+@app.route("/api/balance", methods=["GET"])
+@api_view
+def balance():
+    return wallets.balance(_merchant())

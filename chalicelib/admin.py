@@ -32,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--webhook-url")
     create.add_argument("--locale", choices=("ko", "en"), default="ko")
     create.add_argument("--brand-color", default="#1A56DB")
+    create.add_argument("--button-radius", type=int, default=8, metavar="PX", help="pay button corner radius, 0-24 (default: 8)")
     create.add_argument("--logo-url")
     create.add_argument("--support-email")
     show = merchant.add_parser("show", help="the merchant without secrets")
@@ -78,6 +79,7 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
                 webhook_url=args.webhook_url,
                 locale=args.locale,
                 brand_color=args.brand_color,
+                button_radius=args.button_radius,
                 logo_url=args.logo_url,
                 support_email=args.support_email,
             )

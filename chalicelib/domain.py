@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import clock
-from .errors import StateConflict
+from .errors import StateConflict, Unprocessable
 
 OPEN = "open"
 PROCESSING = "processing"
@@ -123,6 +123,8 @@ class Checkout:
     late_payment: bool = False
     amount_mismatch: dict[str, Any] | None = None
     last_error: str | None = None
+    # Minor units refunded so far (complete -> partially_refunded -> refunded).
+    amount_refunded: int = 0
 
     @property
     def amount_total(self) -> int:
@@ -289,9 +291,47 @@ def to_api_object(checkout: Checkout, url: str, now_s: int | None = None) -> dic
         "provider": checkout.provider,
         "payment": payment,
         "late_payment": checkout.late_payment,
+        "amount_refunded": checkout.amount_refunded,
         "created_at": clock.iso(checkout.created_at_s),
         "expires_at": clock.iso(checkout.expires_at_s),
     }
     if checkout.amount_mismatch:
         obj["amount_mismatch"] = dict(checkout.amount_mismatch)
     return obj
+
+
+def refundable(checkout: Checkout) -> int:
+    """What is left to refund: the amount the provider confirmed as paid, less refunds so far."""
+    paid = checkout.payment.amount if checkout.payment is not None else checkout.amount_total
+    return max(0, paid - checkout.amount_refunded)
+
+
+def plan_refund(checkout: Checkout, amount: int, refund_id: str, now_s: int) -> Transition:
+    """complete/partially_refunded -> partially_refunded/refunded, for a refund the provider made.
+
+    Each refund is its own ``checkout.refunded`` event (keyed by the refund id).
+    Raises StateConflict for a checkout that is not paid, Unprocessable for an
+    amount that is not positive or more than remains.
+    """
+    view = checkout.view_status(now_s)
+    if view not in (COMPLETE, PARTIALLY_REFUNDED):
+        raise StateConflict(f"a checkout that is {view} cannot be refunded")
+    remaining = refundable(checkout)
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise Unprocessable("amount must be a positive integer (minor units)", "amount", code="invalid_refund_amount")
+    if amount > remaining:
+        raise Unprocessable(
+            f"amount {amount} is more than the {remaining} that remains to be refunded",
+            "amount",
+            code="refund_exceeds_remaining",
+        )
+    refunded = checkout.amount_refunded + amount
+    to_status = REFUNDED if amount == remaining else PARTIALLY_REFUNDED
+    return Transition(
+        from_status=_require(checkout, to_status, now_s),
+        from_version=checkout.version,
+        to_status=to_status,
+        set_fields={"amount_refunded": refunded},
+        event_type=EVENT_REFUNDED,
+        event_key=f"{EVENT_REFUNDED}#{refund_id}",
+    )

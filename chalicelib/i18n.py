@@ -80,6 +80,16 @@ MESSAGES: dict[str, dict[str, str]] = {
         "method_wechat_pay": "위챗페이",
         "method_cash_app": "Cash App",
         "method_crypto": "암호화폐 (USDT)",
+        "optional": "선택",
+        "close": "닫기",
+        "address_search_title": "주소 검색",
+        "address_search_loading": "주소 검색을 불러오고 있습니다.",
+        "bank_hint": "가상계좌로 결제할 때 입금할 은행입니다.",
+        "error_count_one": "1개 항목에 오류가 있습니다.",
+        "support_label": "문의",
+        "waiting_auto": "입금이 확인되면 이 페이지가 자동으로 넘어갑니다.",
+        "status_changed": "결제 상태가 바뀌었습니다. 이동합니다.",
+        "account_number_copy": "계좌번호 복사",
     },
     "en": {
         "title": "Checkout",
@@ -155,6 +165,16 @@ MESSAGES: dict[str, dict[str, str]] = {
         "method_wechat_pay": "WeChat Pay",
         "method_cash_app": "Cash App",
         "method_crypto": "Crypto (USDT)",
+        "optional": "optional",
+        "close": "Close",
+        "address_search_title": "Address search",
+        "address_search_loading": "Loading the address search.",
+        "bank_hint": "The bank you will transfer from when you pay by virtual account.",
+        "error_count_one": "1 field needs your attention.",
+        "support_label": "Help",
+        "waiting_auto": "This page moves on by itself once the deposit arrives.",
+        "status_changed": "The payment status changed. Taking you on.",
+        "account_number_copy": "Copy account number",
     },
 }
 
@@ -167,6 +187,7 @@ Translator = Callable[..., str]
 
 
 def translator(locale: str) -> Translator:
+    """``t(key, **params)``: the message in ``locale``; an unknown key reads as itself."""
     messages = MESSAGES[locale]
 
     def t(key: str, **params: object) -> str:

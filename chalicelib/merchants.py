@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import clock, secretbox
+from . import clock, secretbox, wallets
 from .config import settings
 from .errors import AuthenticationFailed, InvalidRequest
 from .ids import new_id
@@ -23,6 +23,8 @@ from .validation import _HOST_RE, LOOPBACK_HOSTS, is_valid_email
 
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{2,63}$")
 _COLOR_RE = re.compile(r"^#[0-9A-Fa-f]{6}$")
+DEFAULT_BUTTON_RADIUS = 8
+MAX_BUTTON_RADIUS = 24
 
 
 @dataclass
@@ -42,6 +44,9 @@ class Merchant:
     logo_url: str | None = None
     support_email: str | None = None
     livemode: bool = False
+    button_radius: int = DEFAULT_BUTTON_RADIUS
+    # The provider-side wallet payins land in (PayCombat); set at onboarding.
+    wallet_id: str | None = None
 
     def credentials(self) -> dict[str, str]:
         return secretbox.decrypt_json(self.credentials_enc) if self.credentials_enc else {}
@@ -61,6 +66,7 @@ class Merchant:
             "webhook_url": self.webhook_url,
             "locale": self.locale,
             "brand_color": self.brand_color,
+            "button_radius": self.button_radius,
             "logo_url": self.logo_url,
             "support_email": self.support_email,
             "livemode": self.livemode,
@@ -123,6 +129,7 @@ def create(
     brand_color: str = "#1A56DB",
     logo_url: str | None = None,
     support_email: str | None = None,
+    button_radius: int = DEFAULT_BUTTON_RADIUS,
 ) -> tuple[Merchant, str, str]:
     """Create a merchant; returns it with the API key and webhook secret (shown once)."""
     if not _ID_RE.match(merchant_id):
@@ -154,12 +161,19 @@ def create(
         raise InvalidRequest("locale must be ko or en", "locale")
     if not _COLOR_RE.match(brand_color):
         raise InvalidRequest("brand_color must look like #RRGGBB", "brand_color")
+    if isinstance(button_radius, bool) or not isinstance(button_radius, int) or not 0 <= button_radius <= MAX_BUTTON_RADIUS:
+        raise InvalidRequest(f"button_radius must be an integer from 0 to {MAX_BUTTON_RADIUS} (px)", "button_radius")
     if logo_url is not None and not logo_url.startswith("https://"):
         raise InvalidRequest("logo_url must be an https URL", "logo_url")
     if support_email is not None and not is_valid_email(support_email):
         raise InvalidRequest("support_email must be an email address", "support_email")
     if webhook_url is not None:
         check_webhook_url(webhook_url)
+
+    # --- provider onboarding: before anything is written, so a provider failure
+    # leaves no half-created merchant (and finding before creating makes a retry safe).
+    wallet_id = wallets.onboard(provider, merchant_id, credentials)
+    # ---
 
     livemode = settings().stage == "prod"
     api_key, webhook_secret = _new_api_key(livemode), _new_webhook_secret()
@@ -175,10 +189,12 @@ def create(
         webhook_url=webhook_url,
         locale=locale,
         brand_color=brand_color.upper(),
+        button_radius=button_radius,
         logo_url=logo_url,
         support_email=support_email,
         created_at_s=clock.now_s(),
         livemode=livemode,
+        wallet_id=wallet_id,
     )
     from .store import to_item
 

@@ -1,22 +1,90 @@
-"""The shopper's pages: the checkout form, its submit, the provider's return and cancel.
+"""The shopper's pages: the checkout form, its submit, the provider's return and cancel,
+the state pages (paid, expired, cancelled, waiting for a deposit) and the status the
+waiting page polls.
 
-Each function takes what the route parsed and returns an ``Html`` page or a
-``Redirect``; ``chalicelib.web`` makes the response.
+Each function takes what the route parsed and returns an ``Html`` page, a
+``Redirect`` or a JSON-able dict; ``chalicelib.web`` makes the response.
 """
 from __future__ import annotations
 
+import re
+from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
+from urllib.parse import urlsplit
 
-from . import clock, csrf, domain, i18n, money, payments, providers, shopper_form
+from . import csrf, domain, i18n, money, payments, providers, shopper_form
 from .domain import Checkout
 from .errors import Forbidden, FormInvalid, ProviderFailed, StateConflict
-from .merchants import Merchant
+from .merchants import DEFAULT_BUTTON_RADIUS, MAX_BUTTON_RADIUS, Merchant
 from .providers import base as pb
 from .render import Html, render
 from .store import Store
+from .validation import is_valid_email
 from .web import Redirect, origin_of
 
 NOTICES = ("cancelled", "failed", "busy")
+DEFAULT_COLOR = "#1A56DB"
+_COLOR_RE = re.compile(r"#[0-9A-Fa-f]{6}")
+KST = timezone(timedelta(hours=9), "KST")
+# Where the waiting page's script starts polling the status, and how often at most.
+POLL_MS = 3000
+# The words the page's script needs for client-side checks; the server has the rest.
+CLIENT_MESSAGES = ("required", "invalid_email", "invalid_postal_code", "choose_method", "must_agree",
+                   "errors_title", "error_count", "error_count_one", "address_search_failed",
+                   "address_search_loading", "status_changed")
+
+
+def _relative_luminance(color: str) -> float:
+    channels = [int(color[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast_ratio(a: str, b: str) -> float:
+    """WCAG 2.1 contrast ratio of two #RRGGBB colours (1.0 to 21.0)."""
+    high, low = sorted((_relative_luminance(a), _relative_luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def text_color_on(background: str) -> str:
+    """White or near-black, whichever reads better on the merchant's colour."""
+    white, dark = "#FFFFFF", "#111111"
+    return white if contrast_ratio(background, white) >= contrast_ratio(background, dark) else dark
+
+
+def brand(merchant: Merchant) -> dict[str, Any]:
+    """The merchant's branding as the page uses it, checked again here rather than trusted.
+
+    A value that does not pass (an old record, a hand-edited item) falls back to the
+    default instead of reaching the page: the colour and radius end up inside a
+    ``<style>`` element, where HTML escaping alone would not make them safe.
+    """
+    color = merchant.brand_color if _COLOR_RE.fullmatch(merchant.brand_color or "") else DEFAULT_COLOR
+    radius = merchant.button_radius
+    if isinstance(radius, bool) or not isinstance(radius, int) or not 0 <= radius <= MAX_BUTTON_RADIUS:
+        radius = DEFAULT_BUTTON_RADIUS
+    logo = merchant.logo_url
+    if logo and (urlsplit(logo).scheme != "https" or not urlsplit(logo).hostname or any(c.isspace() for c in logo)):
+        logo = None
+    email = merchant.support_email if merchant.support_email and is_valid_email(merchant.support_email) else None
+    return {
+        "name": merchant.name,
+        "primary_color": color.upper(),
+        "on_primary": text_color_on(color),
+        "button_radius": radius,
+        "logo_url": logo or None,
+        "support_email": email,
+    }
+
+
+def format_deadline(due_at_s: int, locale: str) -> tuple[str, str]:
+    """(machine-readable ISO 8601, what the shopper reads) for a deposit deadline, in Korean time."""
+    moment = datetime.fromtimestamp(due_at_s, tz=KST)
+    if locale == "ko":
+        text = f"{moment.year}년 {moment.month}월 {moment.day}일 {moment:%H:%M} (한국 시간)"
+    else:
+        text = f"{moment.day} {moment:%b %Y, %H:%M} KST"
+    return moment.isoformat(), text
 
 
 def _form_actions(checkout: Checkout, merchant: Merchant, base: str) -> tuple[str, ...]:
@@ -30,7 +98,10 @@ def _form_actions(checkout: Checkout, merchant: Merchant, base: str) -> tuple[st
 
 def _context(checkout: Checkout, merchant: Merchant, base: str, locale: str) -> dict[str, Any]:
     t = i18n.translator(locale)
-    fmt = lambda amount: money.format_amount(amount, checkout.currency, locale)  # noqa: E731
+
+    def fmt(amount: int) -> str:
+        return money.format_amount(amount, checkout.currency, locale)
+
     other = "en" if locale == "ko" else "ko"
     return {
         "t": t,
@@ -38,16 +109,24 @@ def _context(checkout: Checkout, merchant: Merchant, base: str, locale: str) -> 
         "base": base,
         "checkout": checkout,
         "merchant": merchant,
+        "brand": brand(merchant),
         "items": [
             {"name": i.name, "description": i.description, "image_url": i.image_url,
              "quantity": i.quantity, "amount": fmt(i.amount)}
             for i in checkout.line_items
         ],
         "total": fmt(checkout.amount_total),
+        # The pay button's amount is the symbol form in both languages: ₩29,000 결제하기 / Pay ₩29,000.
+        "pay_label": t("pay", amount=money.format_amount(checkout.amount_total, checkout.currency, "en")),
         "page_url": f"{base}/c/{checkout.id}",
         "lang_url": f"{base}/c/{checkout.id}?lang={other}",
+        "other_locale": other,
+        "status_url": f"{base}/c/{checkout.id}/status",
+        "return_url": payments.return_url(base, checkout.id),
+        "poll_ms": POLL_MS,
         "success_url": domain.replace_checkout_id(checkout.success_url, checkout.id),
         "cancel_url": domain.replace_checkout_id(checkout.cancel_url, checkout.id),
+        "client_messages": {key: t(key) for key in CLIENT_MESSAGES},
     }
 
 
@@ -65,8 +144,8 @@ def _form_page(
     if values is None:
         shopper = checkout.shopper or {}
         values = {**checkout.customer, **shopper}
-        if len(checkout.payment_method_types) == 1:
-            values["payment_method"] = checkout.payment_method_types[0]
+        # One tap fewer: the first method the checkout allows starts chosen.
+        values["payment_method"] = checkout.payment_method_types[0]
     context.update(
         values=values,
         errors=dict(errors or {}),
@@ -74,7 +153,6 @@ def _form_page(
         csrf_token=csrf.issue(checkout.id),
         methods=checkout.payment_method_types,
         banks=shopper_form.VIRTUAL_ACCOUNT_BANKS,
-        require_agree=True,
     )
     return render("checkout.html", context, status=status, form_action=_form_actions(checkout, merchant, base))
 
@@ -102,10 +180,10 @@ def checkout_page(store: Store, base: str, checkout_id: str, query: Mapping[str,
         if attempt.pending:
             pending = dict(attempt.pending)
             if pending.get("due_at_s"):
-                pending["deadline"] = clock.iso(int(pending["due_at_s"]))
-            context.update(pending=pending, return_url=payments.return_url(base, checkout.id))
+                pending["deadline_iso"], pending["deadline"] = format_deadline(int(pending["due_at_s"]), locale)
+            context.update(pending=pending, status=view)
             return render("waiting.html", context)
-        context.update(provider_url=attempt.redirect_url, return_url=payments.return_url(base, checkout.id))
+        context.update(provider_url=attempt.redirect_url, status=view)
         return render("confirming.html", context)
     if view != domain.OPEN:
         return _state_page(checkout, merchant, base, locale, view)
@@ -162,3 +240,8 @@ def provider_cancel(store: Store, base: str, checkout_id: str) -> Redirect:
     if checkout.view_status() == domain.OPEN:
         return Redirect(f"{base}/c/{checkout.id}?notice=cancelled")
     return Redirect(f"{base}/c/{checkout.id}")
+
+
+def status(store: Store, checkout_id: str) -> dict[str, str]:
+    """What the waiting page polls: the checkout's status and nothing else."""
+    return {"status": payments.load(store, checkout_id).view_status()}

@@ -49,7 +49,17 @@ def page(store: Store, base: str, session_id: str, locale: str) -> Html:
         "session": record,
         "amount": money.format_amount(record["amount"], record["currency"], locale),
         "csrf_token": csrf.issue(session_id),
-    }, form_action=tuple(o for o in (origin_of(record["return_url"]), origin_of(record["cancel_url"])) if o))
+    }, form_action=_form_actions(store, record))
+
+
+def _form_actions(store: Store, record: Mapping[str, Any]) -> tuple[str, ...]:
+    """Where the buttons' POST may end up. Browsers check form-action on every redirect after
+    it, and the return route redirects on to the merchant's success (or cancel) URL."""
+    urls = [record["return_url"], record["cancel_url"]]
+    checkout = store.get_checkout(record["checkout_id"])
+    if checkout is not None:
+        urls += [checkout.success_url, checkout.cancel_url]
+    return tuple(o for o in (origin_of(u) for u in urls) if o)
 
 
 def act(store: Store, session_id: str, form: Mapping[str, list[str]]) -> Redirect | Html:

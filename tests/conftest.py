@@ -96,6 +96,21 @@ def db(moto_endpoint: str) -> Iterator[store.Store]:
     s.client.delete_table(TableName=s.table)
 
 
+@pytest.fixture(scope="module")
+def module_db(moto_endpoint: str) -> Iterator[store.Store]:
+    """One table for a whole module of read-mostly tests (validation tables)."""
+    s = _new_store(moto_endpoint)
+    yield s
+    s.client.delete_table(TableName=s.table)
+
+
+@pytest.fixture
+def shared_db(module_db: store.Store) -> Iterator[store.Store]:
+    store.set_store(module_db)
+    yield module_db
+    store.set_store(None)
+
+
 @pytest.fixture
 def any_db(engine: str) -> Iterator[store.Store]:
     """A fresh table on each engine in turn (moto, then DynamoDB Local)."""
@@ -233,12 +248,21 @@ class LiveServer:
 
     def __init__(self) -> None:
         from chalice.config import Config
-        from chalice.local import create_local_server
+        from chalice import local
+        from chalice.local import LocalChalice, LocalDevServer, create_local_server
 
         from app import app
 
+        # socketserver's default listen backlog is 5: the race tests open 20 connections at once.
+        local.ThreadedHTTPServer.request_queue_size = 128
+
         self.port = free_port()
-        self.server = create_local_server(app, Config.create(chalice_app=app), "127.0.0.1", self.port)
+        config = Config.create(chalice_app=app)
+        if isinstance(app, LocalChalice):
+            # The first server turned the app into a thread-local LocalChalice already.
+            self.server = LocalDevServer(app, config, "127.0.0.1", self.port)
+        else:
+            self.server = create_local_server(app, config, "127.0.0.1", self.port)
         self.url = f"http://127.0.0.1:{self.port}"
         self.thread = threading.Thread(target=self.server.server.serve_forever, daemon=True)
         self.thread.start()

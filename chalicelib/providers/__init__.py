@@ -11,6 +11,10 @@ from .base import Provider
 # capabilities are class attributes there.
 _MODULES = {
     "sandbox": "chalicelib.providers.sandbox",
+    "paycombat": "chalicelib.providers.paycombat",
+    "koreacheckout": "chalicelib.providers.koreacheckout",
+    "clink": "chalicelib.providers.clink",
+    "payfect": "chalicelib.providers.payfect",
 }
 
 PROVIDER_NAMES = tuple(_MODULES)
