@@ -1,7 +1,7 @@
 """Routes only: parse the request, call one function in chalicelib, return."""
 from chalice import Chalice, Response
 
-from chalicelib import checkouts, merchants, pages, payments, refunds, sandbox_site, wallets, web
+from chalicelib import checkouts, lifecycle_routes, merchants, pages, payments, refunds, sandbox_site, wallets, web
 from chalicelib.config import settings
 from chalicelib.errors import NotFound, ServiceUnavailable
 from chalicelib.logs import configure_logging
@@ -9,6 +9,7 @@ from chalicelib.render import static_file
 from chalicelib.store import get_store
 
 app = Chalice(app_name="hosted-checkout")
+app.register_blueprint(lifecycle_routes.bp)
 configure_logging(app)
 api_view, page_view = web.make_views(app)
 FORM = ["application/x-www-form-urlencoded"]

@@ -15,7 +15,7 @@ from .store import AlreadyExists, StaleItem, Store, checkout_from_record
 IDEMPOTENCY_WINDOW_S = 86400
 
 
-def parse_json(raw: bytes | None) -> Any:
+def parse_json(raw: bytes | str | None) -> Any:
     if not raw:
         raise InvalidRequest("the request body must be a JSON object", "body", code="invalid_json")
     try:
@@ -54,6 +54,7 @@ def create(store: Store, merchant: Merchant, body: Any, idempotency_key: str | N
         customer=draft.customer,
         client_reference_id=draft.client_reference_id,
         metadata=draft.metadata,
+        base_url=base,
     )
     response = domain.to_api_object(checkout, checkout_url(base, checkout.id), now)
     if idempotency_key is None:

@@ -123,6 +123,9 @@ class Checkout:
     late_payment: bool = False
     amount_mismatch: dict[str, Any] | None = None
     last_error: str | None = None
+    # The external base URL the checkout was created under: its page URL in events
+    # and webhooks stays the same whichever route (or scheduled job) emits them.
+    base_url: str | None = None
     # Minor units refunded so far (complete -> partially_refunded -> refunded).
     amount_refunded: int = 0
 

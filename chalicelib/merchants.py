@@ -17,7 +17,7 @@ from . import clock, secretbox, wallets
 from .config import settings
 from .errors import AuthenticationFailed, InvalidRequest
 from .ids import new_id
-from .providers import PROVIDER_NAMES, adapter_class
+from .providers import PROVIDER_NAMES, adapter_class, is_enabled
 from .store import AlreadyExists, StaleItem, Store
 from .validation import _HOST_RE, LOOPBACK_HOSTS, is_valid_email
 
@@ -87,21 +87,17 @@ def _new_webhook_secret() -> str:
 
 
 def check_webhook_url(url: str) -> str:
-    """https, or plain http to loopback where the stage allows it (dev)."""
-    from urllib.parse import urlsplit
+    """https to a public address; plain http to loopback only where the stage allows it (dev)."""
+    from .netguard import BlockedDestination, check_url
 
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    loopback = host in LOOPBACK_HOSTS or f"[{host}]" in LOOPBACK_HOSTS
-    if parts.username or parts.password or not host:
-        raise InvalidRequest("webhook_url must be an absolute URL without user info", "webhook_url")
-    if parts.scheme == "https":
-        return url
-    if parts.scheme == "http" and loopback and settings().allow_insecure_webhooks:
-        return url
-    raise InvalidRequest(
-        "webhook_url must be https (plain http to localhost only in the dev stage)", "webhook_url"
-    )
+    try:
+        check_url(url, allow_loopback_http=settings().allow_insecure_webhooks)
+    except BlockedDestination as e:
+        raise InvalidRequest(
+            f"webhook_url is not allowed: {e} (https to a public host; plain http to localhost only in dev)",
+            "webhook_url",
+        ) from e
+    return url
 
 
 def _record(merchant: Merchant) -> dict[str, Any]:
@@ -139,6 +135,8 @@ def create(
     for param, value in (("provider", provider), ("fallback_provider", fallback_provider)):
         if value is not None and value not in PROVIDER_NAMES:
             raise InvalidRequest(f"{param} must be one of {', '.join(PROVIDER_NAMES)}", param)
+    if not is_enabled(provider):
+        raise InvalidRequest(f"the {provider} provider is switched off on this stage", "provider")
     if fallback_provider == provider:
         raise InvalidRequest("fallback_provider must differ from provider", "fallback_provider")
     credentials = dict(credentials or {})

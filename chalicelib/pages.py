@@ -30,8 +30,7 @@ KST = timezone(timedelta(hours=9), "KST")
 POLL_MS = 3000
 # The words the page's script needs for client-side checks; the server has the rest.
 CLIENT_MESSAGES = ("required", "invalid_email", "invalid_postal_code", "choose_method", "must_agree",
-                   "errors_title", "error_count", "error_count_one", "address_search_failed",
-                   "address_search_loading", "status_changed")
+                   "errors_title", "error_count", "error_count_one")
 
 
 def _relative_luminance(color: str) -> float:

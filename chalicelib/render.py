@@ -43,6 +43,8 @@ def environment() -> Any:
         lstrip_blocks=True,
         auto_reload=False,
     )
+    # tojson for data attributes: Hangul as itself (a third of the bytes of \uXXXX escapes).
+    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
     return env
 
 

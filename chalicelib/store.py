@@ -34,7 +34,10 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from .config import settings
-from .domain import PAID_STATUSES, Attempt, Checkout, LineItem, Payment, Transition, applied
+from .domain import OPEN, PAID_STATUSES, PROCESSING, Attempt, Checkout, LineItem, Payment, Transition, applied
+
+EXPIRY_INDEX = "EXPIRY"
+DELIVERY_INDEX = "DELIVERY"
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -110,6 +113,10 @@ def checkout_to_record(checkout: Checkout) -> dict[str, Any]:
     if checkout.status not in PAID_STATUSES:
         # Unpaid checkouts are removed by TTL a while after they expire; paid ones are kept.
         record["ttl"] = checkout.expires_at_s + settings().unpaid_retention_s
+    if checkout.status in (OPEN, PROCESSING):
+        # The expiry sweep finds payable checkouts by expires_at through gsi2.
+        record["gsi2pk"] = EXPIRY_INDEX
+        record["gsi2sk"] = f"{checkout.expires_at_s:012d}#{checkout.id}"
     return record
 
 
@@ -271,6 +278,8 @@ class Store:
         remove = tuple(plan.remove_fields)
         if plan.to_status in PAID_STATUSES:
             remove += ("ttl",)
+        if plan.to_status not in (OPEN, PROCESSING):
+            remove += ("gsi2pk", "gsi2sk")
         conditions = {"status": plan.from_status, "version": plan.from_version}
         request = _update_request(set_fields, remove, conditions, {})
         if event is None:
@@ -323,6 +332,39 @@ class Store:
         response = self.client.query(**kwargs)
         checkouts = [checkout_from_record(from_item(i)) for i in response.get("Items", [])]
         return checkouts, "LastEvaluatedKey" in response
+
+    def due(self, index_pk: str, now_s: int, limit: int) -> list[dict[str, Any]]:
+        """Keys of items on the gsi2 schedule ``index_pk`` that are due by now, oldest first.
+
+        The index is eventually consistent: callers re-read each item from the table
+        before acting on it.
+        """
+        response = self.client.query(
+            TableName=self.table,
+            IndexName="gsi2",
+            KeyConditionExpression="#p = :p AND #s <= :upto",
+            ExpressionAttributeNames={"#p": "gsi2pk", "#s": "gsi2sk"},
+            ExpressionAttributeValues={":p": {"S": index_pk}, ":upto": {"S": f"{now_s:012d}#~"}},
+            ProjectionExpression="pk, sk",
+            Limit=limit,
+        )
+        return [from_item(i) for i in response.get("Items", [])]
+
+    def find_by_gsi1(self, gsi1pk: str) -> dict[str, Any] | None:
+        """Locate an item by its gsi1 key, then read it from the table itself."""
+        response = self.client.query(
+            TableName=self.table,
+            IndexName="gsi1",
+            KeyConditionExpression="#g = :g",
+            ExpressionAttributeNames={"#g": "gsi1pk"},
+            ExpressionAttributeValues={":g": {"S": gsi1pk}},
+            ProjectionExpression="pk, sk",
+            Limit=1,
+        )
+        items = response.get("Items", [])
+        if not items:
+            return None
+        return self.get(items[0]["pk"]["S"], items[0]["sk"]["S"])
 
     # --- table ------------------------------------------------------------------
 

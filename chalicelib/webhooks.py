@@ -21,8 +21,11 @@ from .ids import new_id
 
 log = logging.getLogger(__name__)
 
-# First attempt at once; then these delays (seconds) after each failure: > 24 h in all.
-RETRY_DELAYS_S = (5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
+# First attempt at once; then, after each failure, these delays (Standard Webhooks'
+# schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h — over 27 h in all), each
+# stretched by up to 10 % of jitter so failed endpoints are not hit in lockstep.
+RETRY_DELAYS_S = (5, 300, 1800, 7200, 18000, 36000, 36000)
+JITTER = 0.1
 FIRST_ATTEMPT_TIMEOUT_S = (2.0, 3.0)   # (connect, read): answer the provider quickly
 RETRY_TIMEOUT_S = (3.0, 10.0)
 
@@ -77,20 +80,31 @@ def new_event_record(
     }
 
 
-def next_state(attempts_done: int, ok: bool, now_s: int) -> dict[str, Any]:
-    """After an attempt: succeeded, or the next retry time, or failed when the schedule is spent."""
+def next_state(attempts_done: int, ok: bool, now_s: int, jitter: float = 0.0) -> dict[str, Any]:
+    """After an attempt: succeeded, or the next retry time, or failed when the schedule is spent.
+
+    ``jitter`` in [0, 1) stretches the delay by up to JITTER of itself (never shortens it).
+    """
     if ok:
         return {"delivery_status": SUCCEEDED, "next_attempt_at_s": None, "gsi2pk": None, "gsi2sk": None}
     if attempts_done > len(RETRY_DELAYS_S):
         return {"delivery_status": FAILED, "next_attempt_at_s": None, "gsi2pk": None, "gsi2sk": None}
-    due = now_s + RETRY_DELAYS_S[attempts_done - 1]
-    return {"delivery_status": PENDING, "next_attempt_at_s": due, "gsi2pk": "DELIVERY"}
+    delay = RETRY_DELAYS_S[attempts_done - 1]
+    return {"delivery_status": PENDING, "next_attempt_at_s": now_s + delay + int(delay * JITTER * jitter), "gsi2pk": "DELIVERY"}
 
 
 def send(url: str, secret: str, event: dict[str, Any], timeout: tuple[float, float]) -> int | None:
     """POST one delivery; returns the HTTP status, or None when there was no answer."""
     import requests
 
+    from .config import settings
+    from .netguard import BlockedDestination, check_url
+
+    try:
+        check_url(url, allow_loopback_http=settings().allow_insecure_webhooks)
+    except BlockedDestination as e:
+        log.warning("webhook delivery %s not sent: %s", event["id"], e)
+        return None
     now = clock.now_s()
     body = event["payload"].encode()
     try:

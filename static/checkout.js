@@ -1,253 +1,198 @@
-/* The hosted checkout's one script. Every page works without it; it only adds:
-   - on the form: Daum/Kakao address search (loaded on demand), light checks before
-     the server's (never instead), focus on the error summary, the bank choice for
-     virtual accounts, and one submit per click;
-   - on the waiting and confirming pages: polling the checkout's status and moving on
-     (through the return route, which asks the provider) once it changes.
-   Listed in docs/script-inventory.json (PCI DSS 6.4.3); no inline handlers, no eval. */
+/* Hosted checkout. Every page works without this file; it only adds (see docs/script-inventory.json):
+   on the form, the Daum/Kakao address search loaded on demand, light checks before the
+   server's (never instead), focus on the error summary, the bank for virtual accounts and one
+   submit per click; on the waiting pages, status polling that moves on by itself. */
 (function () {
   "use strict";
-
-  // Newer builds are served from kakaocdn as kakao.Postcode; the daumcdn URL still works.
-  var POSTCODE_SCRIPTS = [
-    "https://t1.kakaocdn.net/mapjsapi/bundle/postcode/prod/postcode.v2.js",
-    "https://t1.daumcdn.net/mapjsapi/bundle/postcode/prod/postcode.v2.js"
-  ];
-  var SCRIPT_TIMEOUT_MS = 10000;
-  var EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-  var POSTAL_RE = /^\d{5}$/;
-  // What check() looks at; other messages (a phone's format, a bank) come from the server only.
+  // Newer builds come from kakaocdn as kakao.Postcode; the daumcdn URL serves daum.Postcode.
+  var POSTCODE = ["https://t1.kakaocdn.net/mapjsapi/bundle/postcode/prod/postcode.v2.js",
+    "https://t1.daumcdn.net/mapjsapi/bundle/postcode/prod/postcode.v2.js"];
+  // What check() judges; a phone's format or a bank is the server's to say.
   var CHECKED = ["name", "email", "phone", "postal_code", "address1", "address2", "payment_method", "agree"];
-  var nonce = (document.currentScript && document.currentScript.nonce) || "";
+  var d = document;
+  var nonce = (d.currentScript && d.currentScript.nonce) || "";
 
-  function $(root, selector) { return root.querySelector(selector); }
-  function $$(root, selector) { return Array.prototype.slice.call(root.querySelectorAll(selector)); }
-
-  // --- the checkout form -----------------------------------------------------------
+  function q(root, selector) { return root.querySelector(selector); }
+  function make(tag, text) { var node = d.createElement(tag); node.textContent = text || ""; return node; }
 
   function enhanceForm(form) {
-    var messages = {};
-    try { messages = JSON.parse(form.getAttribute("data-messages") || "{}"); } catch (e) { messages = {}; }
+    var messages = JSON.parse(form.getAttribute("data-messages") || "{}");
+    var summary = d.getElementById("error-summary");
     function msg(key) { return messages[key] || key; }
+    function box(name) { return q(form, "[data-field='" + name + "']"); }
+    function inputs(name) { return [].slice.call(form.querySelectorAll("[name='" + name + "']")); }
+    function val(name) { var input = q(form, "[name='" + name + "']"); return input ? input.value.trim() : ""; }
+    if (summary) { summary.focus(); }
 
-    var summary = document.getElementById("error-summary");
-    if (summary && document.activeElement !== summary) { summary.focus(); }
-
-    function fieldInputs(name) { return $$(form, "[name='" + name + "']"); }
-
-    function describedBy(input, id, add) {
-      var ids = (input.getAttribute("aria-describedby") || "").split(/\s+/).filter(function (x) { return x && x !== id; });
-      if (add) { ids.unshift(id); }
-      if (ids.length) { input.setAttribute("aria-describedby", ids.join(" ")); } else { input.removeAttribute("aria-describedby"); }
+    function describe(node, id, on) {
+      var ids = (node.getAttribute("aria-describedby") || "").split(" ").filter(function (x) { return x && x !== id; });
+      if (on) { ids.unshift(id); }
+      if (ids.length) { node.setAttribute("aria-describedby", ids.join(" ")); } else { node.removeAttribute("aria-describedby"); }
     }
 
     function setError(name, key) {
-      var box = $(form, "[data-field='" + name + "']");
-      if (!box) { return; }
+      var field = box(name);
+      if (!field) { return; }
       var id = "e-" + name;
-      var existing = document.getElementById(id);
-      var inputs = fieldInputs(name);
-      var describes = name === "payment_method" ? [box] : inputs;
-      if (!key) {
-        box.classList.remove("has-error");
-        if (existing) { existing.parentNode.removeChild(existing); }
-        inputs.forEach(function (input) { input.removeAttribute("aria-invalid"); });
-        describes.forEach(function (el) { describedBy(el, id, false); });
-        return;
+      var message = d.getElementById(id);
+      var controls = inputs(name);
+      var described = name === "payment_method" ? [field] : controls;
+      field.classList.toggle("has-error", !!key);
+      controls.forEach(function (c) { if (key) { c.setAttribute("aria-invalid", "true"); } else { c.removeAttribute("aria-invalid"); } });
+      described.forEach(function (node) { describe(node, id, !!key); });
+      if (!key) { if (message) { message.remove(); } return; }
+      if (!message) {
+        message = make("p");
+        message.className = "error";
+        message.id = id;
+        var before = name === "payment_method" ? q(field, ".method-list") : name === "agree" ? q(field, ".check") : controls[0];
+        before.parentNode.insertBefore(message, before);
       }
-      box.classList.add("has-error");
-      if (!existing) {
-        existing = document.createElement("p");
-        existing.className = "error";
-        existing.id = id;
-        var anchor = name === "payment_method" ? $(box, ".method-list")
-          : name === "agree" ? $(box, ".check") : inputs[0];
-        anchor.parentNode.insertBefore(existing, anchor);
-      }
-      existing.textContent = msg(key);
-      inputs.forEach(function (input) { input.setAttribute("aria-invalid", "true"); });
-      describes.forEach(function (el) { describedBy(el, id, true); });
+      message.textContent = msg(key);
     }
 
-    function labelOf(name) {
-      if (name === "payment_method") { return $(form, "[data-field='payment_method'] legend").textContent; }
-      var label = $(form, "label[for='f-" + name + "']");
-      return label ? label.textContent.trim() : name;
-    }
-
-    function value(name) {
-      var input = $(form, "[name='" + name + "']");
-      return input ? input.value.trim() : null;
-    }
-
-    // The server checks everything again; these only spare the shopper a round trip.
     function check() {
       var found = [];
       function need(name, key) { if (key) { found.push([name, key]); } }
-      need("name", value("name") ? null : "required");
-      var email = value("email");
-      need("email", !email ? "required" : EMAIL_RE.test(email) ? null : "invalid_email");
-      need("phone", value("phone") ? null : "required");
-      if ($(form, "[name='postal_code']")) {
-        var postal = value("postal_code");
-        need("postal_code", !postal ? "required" : POSTAL_RE.test(postal) ? null : "invalid_postal_code");
-        need("address1", value("address1") ? null : "required");
-        need("address2", value("address2") ? null : "required");
+      var email = val("email");
+      need("name", val("name") ? null : "required");
+      need("email", !email ? "required" : /^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email) ? null : "invalid_email");
+      need("phone", val("phone") ? null : "required");
+      if (box("postal_code")) {
+        var postal = val("postal_code");
+        need("postal_code", !postal ? "required" : /^\d{5}$/.test(postal) ? null : "invalid_postal_code");
+        need("address1", val("address1") ? null : "required");
+        need("address2", val("address2") ? null : "required");
       }
-      need("payment_method", $(form, "[name='payment_method']:checked") ? null : "choose_method");
-      need("agree", $(form, "[name='agree']").checked ? null : "must_agree");
+      need("payment_method", q(form, "[name=payment_method]:checked") ? null : "choose_method");
+      need("agree", q(form, "[name=agree]").checked ? null : "must_agree");
       return found;
     }
 
     function showSummary(found) {
       if (!summary) {
-        summary = document.createElement("div");
+        summary = make("div");
         summary.className = "error-summary";
         summary.id = "error-summary";
         summary.tabIndex = -1;
         summary.setAttribute("aria-labelledby", "error-summary-title");
-        summary.setAttribute("data-error-summary", "");
-        var before = $(document, ".summary") || form;
+        var before = q(d, ".summary") || form;
         before.parentNode.insertBefore(summary, before);
       }
-      summary.textContent = "";
-      var title = document.createElement("h2");
+      var title = make("h2", msg("errors_title"));
+      var list = make("ul");
       title.id = "error-summary-title";
-      title.textContent = msg("errors_title");
-      var count = document.createElement("p");
-      count.textContent = found.length === 1 ? msg("error_count_one") : msg("error_count").replace("{count}", String(found.length));
-      var list = document.createElement("ul");
       found.forEach(function (item) {
-        var li = document.createElement("li");
-        var a = document.createElement("a");
-        a.href = "#f-" + item[0] + (item[0] === "payment_method" ? "-0" : "");
-        a.textContent = labelOf(item[0]) + ": " + msg(item[1]);
-        li.appendChild(a);
-        list.appendChild(li);
+        var name = item[0];
+        var link = make("a", msg(item[1]));
+        var label = name === "payment_method" ? q(box(name), "legend") : q(form, "label[for='f-" + name + "']");
+        // The consent's label is a whole sentence; its message says enough alone.
+        if (name !== "agree" && label) { link.textContent = label.textContent.trim() + ": " + link.textContent; }
+        link.href = "#f-" + name + (name === "payment_method" ? "-0" : "");
+        list.appendChild(make("li")).appendChild(link);
       });
+      summary.textContent = "";
       summary.appendChild(title);
-      summary.appendChild(count);
+      summary.appendChild(make("p", found.length === 1 ? msg("error_count_one") : msg("error_count").replace("{count}", found.length)));
       summary.appendChild(list);
       summary.focus();
     }
 
-    // A link in the summary moves focus into the field, not only the scroll position.
-    document.addEventListener("click", function (event) {
-      var link = event.target.closest && event.target.closest("#error-summary a[href^='#f-']");
-      if (!link) { return; }
-      var target = document.getElementById(link.getAttribute("href").slice(1));
+    // A link in the summary moves focus into its field, not just the scroll position.
+    d.addEventListener("click", function (event) {
+      var link = event.target.closest && event.target.closest("#error-summary a");
+      var target = link && d.getElementById(link.getAttribute("href").slice(1));
       if (target) { event.preventDefault(); target.focus(); }
     });
 
     // --- address search ---
-    var search = $(form, "[data-postcode-search]");
-    var layer = $(form, "[data-postcode-layer]");
-    var frame = $(form, "[data-postcode-frame]");
-    var failed = $(form, "[data-postcode-failed]");
+    var search = q(form, "[data-postcode-search]");
+    var layer = q(form, "[data-postcode-layer]");
+    var frame = q(form, "[data-postcode-frame]");
 
     function postcodeClass() {
-      if (window.kakao && window.kakao.Postcode) { return window.kakao.Postcode; }
-      if (window.daum && window.daum.Postcode) { return window.daum.Postcode; }
-      return null;
+      var w = window;
+      return (w.kakao && w.kakao.Postcode) || (w.daum && w.daum.Postcode) || null;
     }
 
     function loadPostcode(index, done) {
-      if (postcodeClass()) { done(postcodeClass()); return; }
-      if (index >= POSTCODE_SCRIPTS.length) { done(null); return; }
-      var script = document.createElement("script");
+      if (postcodeClass() || index >= POSTCODE.length) { done(postcodeClass()); return; }
+      var script = make("script");
       var settled = false;
-      function next(ok) {
+      var timer = setTimeout(function () { next(false); }, 10000);
+      function next(loaded) {
         if (settled) { return; }
         settled = true;
         clearTimeout(timer);
-        if (ok && postcodeClass()) { done(postcodeClass()); return; }
-        // Builds that load their core later offer postcode.load(callback) instead.
-        var ns = ok && ((window.kakao && window.kakao.postcode) || (window.daum && window.daum.postcode));
-        if (ns && typeof ns.load === "function") {
-          ns.load(function () { if (postcodeClass()) { done(postcodeClass()); } else { loadPostcode(index + 1, done); } });
-          return;
-        }
-        loadPostcode(index + 1, done);
+        // Builds that fetch their core later offer postcode.load(callback).
+        var later = loaded && !postcodeClass() && ((window.kakao || {}).postcode || (window.daum || {}).postcode);
+        if (later && later.load) { later.load(function () { loadPostcode(postcodeClass() ? 0 : index + 1, done); }); return; }
+        loadPostcode(loaded && postcodeClass() ? 0 : index + 1, done);
       }
-      var timer = setTimeout(function () { next(false); }, SCRIPT_TIMEOUT_MS);
-      script.src = POSTCODE_SCRIPTS[index];
-      script.async = true;
-      if (nonce) { script.nonce = nonce; }
+      script.src = POSTCODE[index];
+      script.nonce = nonce;
       script.onload = function () { next(true); };
       script.onerror = function () { next(false); };
-      document.head.appendChild(script);
+      d.head.appendChild(script);
     }
 
-    function closeLayer(focusSearch) {
+    function closeLayer() {
       layer.hidden = true;
       frame.textContent = "";
       search.setAttribute("aria-expanded", "false");
-      if (focusSearch) { search.focus(); }
     }
 
     if (search && layer && frame) {
       search.hidden = false;
       search.addEventListener("click", function () {
         search.disabled = true;
-        search.setAttribute("aria-busy", "true");
         loadPostcode(0, function (Postcode) {
           search.disabled = false;
-          search.removeAttribute("aria-busy");
-          if (!Postcode) {
-            // The fields were never locked: the shopper types the address instead.
-            failed.hidden = false;
-            $(form, "#f-postal_code").focus();
-            return;
-          }
-          failed.hidden = true;
+          q(form, "[data-postcode-failed]").hidden = !!Postcode;
+          if (!Postcode) { q(form, "#f-postal_code").focus(); return; }  // the fields stay typeable
           layer.hidden = false;
-          search.setAttribute("aria-expanded", "true");
           frame.textContent = "";
+          search.setAttribute("aria-expanded", "true");
           new Postcode({
-            oncomplete: function (data) {
-              $(form, "#f-postal_code").value = data.zonecode || "";
-              $(form, "#f-address1").value = data.roadAddress || data.address || "";
-              var jibun = $(form, "#f-address_jibun");
-              if (jibun) { jibun.value = data.jibunAddress || data.autoJibunAddress || ""; }
-              ["postal_code", "address1", "address_jibun"].forEach(function (name) { setError(name, null); });
-              closeLayer(false);
-              $(form, "#f-address2").focus();
-            },
             width: "100%",
-            height: "100%"
+            height: "100%",
+            oncomplete: function (data) {
+              var jibun = q(form, "#f-address_jibun");
+              q(form, "#f-postal_code").value = data.zonecode || "";
+              q(form, "#f-address1").value = data.roadAddress || data.address || "";
+              if (jibun) { jibun.value = data.jibunAddress || data.autoJibunAddress || ""; }
+              ["postal_code", "address1"].forEach(function (name) { setError(name, null); });
+              closeLayer();
+              q(form, "#f-address2").focus();
+            }
           }).embed(frame);
+          layer.scrollIntoView({ block: "nearest" });
         });
       });
-      $(layer, "[data-postcode-close]").addEventListener("click", function () { closeLayer(true); });
+      q(layer, "[data-postcode-close]").addEventListener("click", function () { closeLayer(); search.focus(); });
     }
 
-    // --- the bank, only for virtual accounts ---
-    var bank = $(form, "[data-bank-field]");
-    var methods = fieldInputs("payment_method");
+    // --- the bank, asked only for a virtual account ---
+    var bank = q(form, "[data-bank-field]");
     function syncBank() {
-      if (!bank) { return; }
-      var chosen = $(form, "[name='payment_method']:checked");
-      var show = !chosen || chosen.value === "virtual_account" || methods.length === 1;
+      var chosen = q(form, "[name=payment_method]:checked");
+      var show = !chosen || chosen.value === "virtual_account";
       bank.hidden = !show;
-      $(bank, "select").disabled = !show;
+      q(bank, "select").disabled = !show;
     }
-    methods.forEach(function (radio) { radio.addEventListener("change", syncBank); });
-    syncBank();
+    if (bank) { inputs("payment_method").forEach(function (r) { r.addEventListener("change", syncBank); }); syncBank(); }
 
     // A corrected field loses its message as soon as it is right.
     form.addEventListener("change", function (event) {
-      var name = event.target && event.target.name;
-      if (!name || !$(form, "[data-field='" + name + "'].has-error")) { return; }
-      var still = check().filter(function (item) { return item[0] === name; })[0];
-      if (!still) { setError(name, null); }
+      var name = event.target.name;
+      if (CHECKED.indexOf(name) >= 0 && !check().some(function (item) { return item[0] === name; })) { setError(name, null); }
     });
 
-    // --- submit: checks first, then one submit per click ---
     var submitting = false;
     form.addEventListener("submit", function (event) {
-      if (submitting) { event.preventDefault(); return; }
       var found = check();
       var names = found.map(function (item) { return item[0]; });
+      if (submitting) { event.preventDefault(); return; }
       CHECKED.forEach(function (name) { if (names.indexOf(name) < 0) { setError(name, null); } });
       if (found.length) {
         event.preventDefault();
@@ -256,51 +201,32 @@
         return;
       }
       submitting = true;
-      var pay = $(form, "[data-pay]");
-      if (pay) { pay.setAttribute("aria-busy", "true"); }
+      q(form, "[data-pay]").setAttribute("aria-busy", "true");
     });
     // Back from the provider's page (bfcache): the button works again.
-    window.addEventListener("pageshow", function () {
-      submitting = false;
-      var pay = $(form, "[data-pay]");
-      if (pay) { pay.removeAttribute("aria-busy"); }
-    });
+    window.addEventListener("pageshow", function () { submitting = false; q(form, "[data-pay]").removeAttribute("aria-busy"); });
   }
 
-  // --- waiting for a deposit or a provider's answer ----------------------------------
-
   function watchStatus(box) {
-    var url = box.getAttribute("data-status-url");
-    var initial = box.getAttribute("data-status");
-    var next = box.getAttribute("data-return-url");
     var every = parseInt(box.getAttribute("data-poll-ms"), 10) || 3000;
-    var live = $(box, "[data-status-live]");
     var started = Date.now();
-
-    function schedule() {
-      // Fast while the shopper is likely still at the bank app, gentler after two minutes.
-      var wait = Date.now() - started > 120000 ? Math.max(every, 15000) : every;
-      setTimeout(poll, wait);
-    }
-
+    function schedule() { setTimeout(poll, Date.now() - started > 120000 ? Math.max(every, 15000) : every); }
     function poll() {
-      fetch(url, { cache: "no-store", credentials: "same-origin", headers: { Accept: "application/json" } })
-        .then(function (response) { return response.ok ? response.json() : null; })
+      fetch(box.getAttribute("data-status-url"), { cache: "no-store", headers: { Accept: "application/json" } })
+        .then(function (response) { return response.ok ? response.json() : {}; })
         .then(function (body) {
-          if (body && body.status && body.status !== initial) {
-            if (live) { live.textContent = box.getAttribute("data-status-message") || ""; }
-            window.location.replace(next);
-            return;
-          }
-          schedule();
+          if (!body.status || body.status === box.getAttribute("data-status")) { schedule(); return; }
+          q(box, "[data-status-live]").textContent = box.getAttribute("data-status-message");
+          // The return route asks the provider, then sends the shopper to the merchant.
+          window.location.replace(box.getAttribute("data-return-url"));
         })
         .catch(schedule);
     }
     schedule();
   }
 
-  var form = document.querySelector("[data-checkout-form]");
+  var form = q(d, "[data-checkout-form]");
+  var status = q(d, "[data-status-url]");
   if (form) { enhanceForm(form); }
-  var status = document.querySelector("[data-status-url]");
   if (status && window.fetch) { watchStatus(status); }
 })();

@@ -137,6 +137,33 @@ def fresh_settings() -> Iterator[None]:
     checkout_config.settings.cache_clear()
 
 
+# --- DNS --------------------------------------------------------------------------
+
+PUBLIC_HOSTS = {"shop.example": "93.184.216.34", "hooks.shop.example": "93.184.216.35"}
+
+
+@pytest.fixture
+def fake_dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """The machine has no DNS: answer for a few test host names (the OS boundary, not our code).
+
+    Add names to the returned dict (e.g. one that resolves to a private address).
+    """
+    import socket
+
+    table = dict(PUBLIC_HOSTS)
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: str, port: Any, *args: Any, **kwargs: Any) -> Any:
+        if host in table:
+            address = table[host]
+            family = socket.AF_INET6 if ":" in address else socket.AF_INET
+            return [(family, socket.SOCK_STREAM, 6, "", (address, port or 443))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return table
+
+
 # --- merchant webhook receiver ----------------------------------------------------
 
 class WebhookReceiver:
@@ -247,8 +274,8 @@ class LiveServer:
     """The app served over real HTTP by Chalice's local server, in this process."""
 
     def __init__(self) -> None:
-        from chalice.config import Config
         from chalice import local
+        from chalice.config import Config
         from chalice.local import LocalChalice, LocalDevServer, create_local_server
 
         from app import app

@@ -38,7 +38,7 @@ def test_merchant_lifecycle(cli):
     cli("create-table")
     created = json.loads(cli(
         "merchant", "create", "--id", "shop-1", "--name", "한국 상점", "--provider", "sandbox",
-        "--allowed-host", "shop.example", "--webhook-url", "https://shop.example/hooks",
+        "--allowed-host", "shop.example", "--webhook-url", "https://93.184.216.34/hooks",
         "--locale", "ko", "--brand-color", "#ff5500", "--support-email", "cs@shop.example",
     ).stdout)
     assert set(created) == {"merchant_id", "api_key", "webhook_secret"}
@@ -93,11 +93,15 @@ def test_plain_http_webhooks_are_refused_in_prod(cli):
     # The prod stage's own settings, not the dev ones the test session exports.
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHECKOUT_") or k == "CHECKOUT_SECRET_KEY"}
     env.update(AWS_ENDPOINT_URL_DYNAMODB=cli.endpoint, CHECKOUT_TABLE=cli.table)
-    base = [sys.executable, "-m", "chalicelib.admin", "--stage", "prod", "merchant", "create", "--name", "P", "--provider", "sandbox"]
+    base = [sys.executable, "-m", "chalicelib.admin", "--stage", "prod", "merchant", "create", "--name", "P",
+            "--provider", "clink", "--credential", "api_key=ck_live_test"]
     refused = subprocess.run([*base, "--id", "prod-1", "--webhook-url", "http://127.0.0.1:9000/hooks"],
                              cwd=ROOT, capture_output=True, text=True, timeout=60, env=env)
     assert refused.returncode == 2 and json.loads(refused.stderr)["error"]["param"] == "webhook_url"
-    live = subprocess.run([*base, "--id", "prod-2", "--webhook-url", "https://shop.example/hooks"],
+    sandbox = subprocess.run([*base[:-4], "--provider", "sandbox", "--id", "prod-3"],
+                             cwd=ROOT, capture_output=True, text=True, timeout=60, env=env)
+    assert sandbox.returncode == 2 and json.loads(sandbox.stderr)["error"]["param"] == "provider"
+    live = subprocess.run([*base, "--id", "prod-2", "--webhook-url", "https://93.184.216.34/hooks"],
                           cwd=ROOT, capture_output=True, text=True, timeout=60, env=env)
     assert live.returncode == 0, live.stderr
     assert json.loads(live.stdout)["api_key"].startswith("sk_live_")

@@ -127,3 +127,13 @@ def test_api_object_has_the_spec_fields():
                 "client_reference_id", "metadata", "provider", "payment", "created_at", "expires_at"):
         assert key in obj
     assert obj["object"] == "checkout" and obj["payment"] is None and obj["amount_total"] == 23000
+
+
+def test_the_domain_imports_nothing_from_chalice_or_boto3():
+    import ast
+    import inspect
+
+    tree = ast.parse(inspect.getsource(domain))
+    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+    assert not {name for name in imported if name.split(".")[0] in ("chalice", "boto3", "botocore")}

@@ -136,3 +136,25 @@ def test_state_pages(db, live_server, site):
     missing = requests.get(f"{live_server.url}/c/chk_nosuchcheckout00000000", timeout=10)
     assert missing.status_code == 404 and "text/html" in missing.headers["content-type"]
     assert "Traceback" not in missing.text
+
+
+def test_pay_later_by_virtual_account_waits_then_completes(any_db, receiver, live_server, site):
+    merchant = create_merchant(any_db, receiver.url)
+    checkout = create_checkout(live_server.url, merchant.api_key, site.url, payment_method_types=["card", "virtual_account"])
+    shopper = requests.Session()
+    sandbox_url = submit_form(shopper, checkout["url"], payment_method="virtual_account", bank="KDB산업은행").headers["location"]
+    later = sandbox_action(shopper, sandbox_url, "pay_later")
+    waiting = shopper.get(later.headers["location"], timeout=10)
+    assert waiting.url == checkout["url"] and waiting.status_code == 200
+    assert "KDB산업은행" in waiting.text and "22,000원" in waiting.text
+    account = any_db.get_checkout(checkout["id"]).attempt.pending["account_number"]
+    assert account in waiting.text
+    assert receiver.deliveries == []
+
+    deposited = sandbox_action(requests.Session(), sandbox_url, "deposit")
+    assert deposited.status_code == 200
+    back = shopper.get(f"{checkout['url']}/return", allow_redirects=False, timeout=10)
+    assert back.headers["location"] == f"{site.url}/thanks?checkout={checkout['id']}"
+    read = requests.get(f"{live_server.url}/api/checkouts/{checkout['id']}", headers=merchant.headers, timeout=10).json()
+    assert read["status"] == "complete" and read["payment"]["method"] == "virtual_account"
+    assert [e["type"] for e in receiver.verified(merchant.webhook_secret)] == ["checkout.completed"]

@@ -178,7 +178,7 @@ def test_dynamodb_client_uses_the_standard_endpoint_variable(monkeypatch, engine
         store.dynamodb_client.cache_clear()
 
 
-def test_secrets_are_not_stored_in_plain_text(any_db):
+def test_secrets_are_not_stored_in_plain_text(any_db, fake_dns):
     from chalicelib import merchants
 
     merchant, api_key, secret = merchants.create(

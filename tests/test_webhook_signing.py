@@ -48,13 +48,20 @@ def test_signature_is_the_documented_hmac():
 
 
 @pytest.mark.parametrize("attempts,ok,status", [
-    (1, True, "succeeded"), (1, False, "pending"), (9, False, "pending"), (10, False, "failed"),
+    (1, True, "succeeded"), (1, False, "pending"), (7, False, "pending"), (8, False, "failed"), (8, True, "succeeded"),
 ])
 def test_delivery_schedule(attempts, ok, status):
     state = webhooks.next_state(attempts, ok, 1000)
     assert state["delivery_status"] == status
     if status == "pending":
         assert state["next_attempt_at_s"] == 1000 + webhooks.RETRY_DELAYS_S[attempts - 1]
+
+
+@pytest.mark.parametrize("jitter", [0.0, 0.5, 0.999])
+def test_jitter_only_ever_delays_and_by_at_most_ten_percent(jitter):
+    for attempt, delay in enumerate(webhooks.RETRY_DELAYS_S, start=1):
+        due = webhooks.next_state(attempt, False, 0, jitter)["next_attempt_at_s"]
+        assert delay <= due <= delay * 1.1
 
 
 def test_the_schedule_spans_at_least_24_hours():

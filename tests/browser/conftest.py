@@ -305,3 +305,27 @@ def sandbox_over_http(sandbox_url: str, action: str) -> requests.Response:
     token = _CSRF_RE.search(page.text)
     assert token, page.text[:500]
     return session.post(sandbox_url, data={"csrf_token": token.group(1), "action": action}, timeout=30)
+
+
+# --- Daum/Kakao Postcode, served by the test --------------------------------------------
+
+POSTCODE_STANDIN = (Path(__file__).parent / "postcode_standin.js").read_text()
+
+
+def serve_postcode(page: Any, served: str = "kakao") -> list[str]:
+    """Serve the stand-in at one Postcode URL (``kakao`` or ``daum``) and refuse the other.
+
+    Returns the list of Postcode URLs the page asked for, in order."""
+    asked: list[str] = []
+
+    def handle(route: Any, namespace: str) -> None:
+        asked.append(route.request.url)
+        if namespace == served:
+            route.fulfill(status=200, content_type="text/javascript; charset=utf-8",
+                          body=POSTCODE_STANDIN.replace("__NAMESPACE__", namespace))
+        else:
+            route.abort()
+
+    page.route(KAKAO_URL, lambda route: handle(route, "kakao"))
+    page.route(DAUM_URL, lambda route: handle(route, "daum"))
+    return asked

@@ -2,36 +2,16 @@
 and the merchant's success page; and the virtual account that completes by itself."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import requests
 
-from tests.browser.conftest import DAUM_URL, KAKAO_URL
+from tests.browser.conftest import serve_postcode
 from tests.conftest import create_merchant
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
-STANDIN = (Path(__file__).parent / "postcode_standin.js").read_text()
 LOGO_SVG = ('<svg xmlns="http://www.w3.org/2000/svg" width="32" height="32">'
             '<rect width="32" height="32" rx="6" fill="#0F7B6C"/></svg>')
-
-
-def serve_postcode(page, served: str = "kakao") -> list[str]:
-    """Serve the stand-in at one Postcode URL and refuse the other; returns the URLs asked for."""
-    asked: list[str] = []
-
-    def handle(route, namespace: str) -> None:
-        asked.append(route.request.url)
-        if namespace == served:
-            route.fulfill(status=200, content_type="text/javascript; charset=utf-8",
-                          body=STANDIN.replace("__NAMESPACE__", namespace))
-        else:
-            route.abort()
-
-    page.route(KAKAO_URL, lambda route: handle(route, "kakao"))
-    page.route(DAUM_URL, lambda route: handle(route, "daum"))
-    return asked
 
 
 @pytest.mark.parametrize("viewport", ["phone", "desktop"])
@@ -74,10 +54,7 @@ def test_a_shopper_pays_through_the_sandbox_and_lands_on_the_merchant_success_pa
     assert page.locator("h1").inner_text() == "Pay ₩22,000"
     page.click("button[value=approve]")
 
-    try:
-        page.wait_for_url(f"{shop.url}/thanks?c={checkout['id']}")
-    except Exception:
-        print("DEBUG", page.url, b.recorder, page.content()[:3000]); raise
+    page.wait_for_url(f"{shop.url}/thanks?c={checkout['id']}")
     assert shop.visits == [f"/thanks?c={checkout['id']}"]
     read = requests.get(f"{live_server.url}/api/checkouts/{checkout['id']}", headers=brand.headers, timeout=10).json()
     assert read["status"] == "complete"

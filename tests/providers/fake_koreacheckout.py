@@ -16,11 +16,14 @@ import json
 import re
 import secrets
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
+import requests
+
 from chalicelib.providers.koreacheckout import SIGNATURE_HEADER, sign
+from tests import flow
 from tests.providers.harness import FakeProvider, Reply, Request
 
 API_KEY = "sk_test_kc_" + "a1b2c3d4e5f6" * 4
@@ -40,7 +43,7 @@ HOSTED_PATH = re.compile(r"^/checkout/([A-Za-z0-9_]+)$")
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _is_int(value: object) -> bool:
@@ -109,7 +112,7 @@ class FakeKoreaCheckout(FakeProvider):
         if problem:
             return self._reject(_error(400, "invalid_request", problem[1], field=problem[0]))
         session_id = "cs_" + secrets.token_hex(8)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         self.sessions[session_id] = {
             "sessionId": session_id,
             "status": "pending",
@@ -210,7 +213,7 @@ class FakeKoreaCheckout(FakeProvider):
             "status": "processing",
             "amount": amount,
             "reason": body.get("reason"),
-            "processedAt": _iso(datetime.now(timezone.utc)),
+            "processedAt": _iso(datetime.now(UTC)),
         })
 
     def _hosted_page(self, session_id: str) -> Reply:
@@ -240,7 +243,7 @@ class FakeKoreaCheckout(FakeProvider):
                 paymentMethod=method,
                 gateway="toss",
                 gatewayTransactionId="toss_tx_" + secrets.token_hex(6),
-                completedAt=_iso(datetime.now(timezone.utc)),
+                completedAt=_iso(datetime.now(UTC)),
             )
             if amount is not None:
                 session["totalAmount"] = amount
@@ -266,3 +269,34 @@ class FakeKoreaCheckout(FakeProvider):
             }
         body = json.dumps({"event": event, "data": data}, ensure_ascii=False, separators=(",", ":")).encode()
         return body, {"content-type": "application/json", SIGNATURE_HEADER: sign(body, secret or self.webhook_secret)}
+
+
+# --- driving our app through a KoreaCheckout payment (over real HTTP) ---------------
+
+def credentials(fake: FakeKoreaCheckout) -> dict[str, str]:
+    return {"api_key": fake.api_key, "webhook_secret": fake.webhook_secret}
+
+
+def notify(app_url: str, merchant_id: str, body: bytes, headers: dict[str, str]) -> Any:
+    return requests.post(f"{app_url}/webhooks/koreacheckout/{merchant_id}", data=body, headers=headers, timeout=20)
+
+
+def start_payment(app_url: str, fake: FakeKoreaCheckout, api_key: str, **overrides: Any) -> tuple[dict[str, Any], str]:
+    """Create a checkout through our API and submit the shopper's form: (checkout, provider session id)."""
+    checkout = flow.create_checkout(app_url, api_key, "https://shop.example", **overrides)
+    with requests.Session() as browser:
+        submitted = flow.submit_form(browser, checkout["url"])
+    assert submitted.status_code == 303, submitted.text[:500]
+    session = fake.session_for(checkout["id"])
+    assert submitted.headers["location"] == f"{fake.url}/checkout/{session['sessionId']}"
+    return checkout, session["sessionId"]
+
+
+def complete_payment(app_url: str, fake: FakeKoreaCheckout, merchant_id: str, api_key: str, **overrides: Any) -> dict[str, Any]:
+    """A checkout paid at the fake and confirmed through a signed notification."""
+    checkout, session_id = start_payment(app_url, fake, api_key, **overrides)
+    fake.pay(session_id)
+    body, headers = fake.notification("payment.completed", session_id)
+    answer = notify(app_url, merchant_id, body, headers)
+    assert answer.status_code == 200 and answer.json()["status"] == "complete", answer.text
+    return checkout
