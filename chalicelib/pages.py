@@ -89,9 +89,11 @@ def format_deadline(due_at_s: int, locale: str) -> tuple[str, str]:
 def _form_actions(checkout: Checkout, merchant: Merchant, base: str) -> tuple[str, ...]:
     """Where a POST from our page may end up: the providers' pages and the merchant's redirects."""
     origins = [origin_of(checkout.success_url), origin_of(checkout.cancel_url)]
+    credentials = merchant.credentials() if merchant.credentials_enc else {}
     for name in (checkout.provider, merchant.fallback_provider):
         if name and name != "sandbox":
-            origins.append(origin_of(providers.build(name, merchant.id, {}, base).base_url))
+            adapter = providers.build(name, merchant.id, credentials, base)
+            origins += [origin_of(adapter.base_url), *adapter.page_origins(credentials)]
     return tuple(o for o in origins if o)
 
 

@@ -13,7 +13,7 @@ from typing import Mapping
 
 from . import clock, domain, ids, providers, shopper_form
 from .domain import Attempt, Checkout, Payment
-from .errors import FormInvalid, NotFound, NotificationRejected, ProviderFailed, StateConflict
+from .errors import FormInvalid, NotFound, NotificationRejected, ProviderFailed, ServiceUnavailable, StateConflict
 from .events import transition
 from .merchants import Merchant
 from .merchants import get as get_merchant
@@ -287,7 +287,14 @@ def handle_notification(
             session_id = known.attempt.provider_session_id
     if not session_id:
         raise NotificationRejected("the notification names no session we know")
-    payment = adapter.read_session(session_id)
+    try:
+        payment = adapter.read_session(session_id)
+    except pb.ProviderRejected:
+        # The provider itself says there is no such session: retrying will not change that.
+        log.warning("%s notification for session %s that the provider does not know", provider, session_id)
+        return {"received": True, "ignored": True}
+    except pb.ProviderError as e:
+        raise ServiceUnavailable(f"{provider} could not be asked about the session; retry later") from e
     checkout_id = payment.checkout_id or note.checkout_id
     if note.checkout_id and payment.checkout_id and note.checkout_id != payment.checkout_id:
         raise NotificationRejected("the notification and the provider disagree about the checkout")

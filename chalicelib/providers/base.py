@@ -109,6 +109,19 @@ class Provider(ABC):
         """The API base when the stage sets none; a provider may pick sandbox or live by key."""
         return cls.default_base_url
 
+    @classmethod
+    def page_origins(cls, credentials: Mapping[str, str]) -> tuple[str, ...]:
+        """Origins of the provider's hosted payment pages, where our form's POST is redirected.
+
+        Browsers apply the page's CSP ``form-action`` to every redirect after a form
+        POST, so these must be allowed on the checkout page.
+        """
+        return ()
+
+    @classmethod
+    def check_credentials(cls, credentials: Mapping[str, str]) -> None:
+        """Refuse credentials that cannot work (raise ValueError with a message naming the key)."""
+
     def __init__(self, merchant_id: str, credentials: Mapping[str, str], base_url: str) -> None:
         self.merchant_id = merchant_id
         self.credentials = credentials

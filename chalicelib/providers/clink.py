@@ -240,6 +240,12 @@ class Adapter(base.Provider):
     def default_base(cls, credentials: Mapping[str, str]) -> str:
         return default_base(credentials.get("api_key", ""))
 
+    @classmethod
+    def page_origins(cls, credentials: Mapping[str, str]) -> tuple[str, ...]:
+        # The seed's sandbox page is uat-checkout.clinkbill.com; the live host is assumed by analogy.
+        live = default_base(credentials.get("api_key", "")) == LIVE_BASE
+        return ("https://checkout.clinkbill.com",) if live else ("https://uat-checkout.clinkbill.com",)
+
     def __init__(self, merchant_id: str, credentials: Mapping[str, str], base_url: str) -> None:
         super().__init__(merchant_id, credentials, base_url)
         self._http = ProviderHttp(self.name, secrets=[credentials.get("api_key", "")])

@@ -210,6 +210,20 @@ class Adapter(base.Provider):
     credential_names = ("api_key", "secret_key")
     default_base_url = DEFAULT_BASE
 
+    @classmethod
+    def page_origins(cls, credentials: Mapping[str, str]) -> tuple[str, ...]:
+        # The seed's checkout URL is on buy-dev.payfect.finance; no key prefix tells test from live.
+        return ("https://buy-dev.payfect.finance", "https://buy.payfect.finance")
+
+    @classmethod
+    def check_credentials(cls, credentials: Mapping[str, str]) -> None:
+        from cryptography.fernet import Fernet
+
+        try:
+            Fernet(credentials.get("secret_key", "").encode())
+        except ValueError as e:
+            raise ValueError("secret_key must be the Fernet key Payfect gave you (32 url-safe base64 bytes)") from e
+
     def __init__(self, merchant_id: str, credentials: Mapping[str, str], base_url: str) -> None:
         super().__init__(merchant_id, credentials, base_url)
         self._http = ProviderHttp(

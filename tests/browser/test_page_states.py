@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 def http_status(*codes: int):
     """Chromium logs a document's error status as a console error; for an error page that is the point."""
-    pattern = re.compile(r"the server responded with a status of (%s)" % "|".join(map(str, codes)))
+    pattern = re.compile(r"the server responded with a status of (" + "|".join(map(str, codes)) + ")")
     return lambda text: bool(pattern.search(text))
 
 

@@ -37,6 +37,7 @@ def test_a_shopper_pays_through_the_sandbox_and_lands_on_the_merchant_success_pa
     style = pay.evaluate("el => { const s = getComputedStyle(el); return [s.backgroundColor, s.borderTopLeftRadius, s.color]; }")
     assert style == ["rgb(15, 123, 108)", "14px", "rgb(255, 255, 255)"]
     assert asked == [], "the Postcode script must load only when the shopper asks for it"
+    b.screenshot("branded-form")
 
     # Prefilled from the checkout's customer; the rest typed, the address found by search.
     assert page.locator("#f-name").input_value() == "홍길동"

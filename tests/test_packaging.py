@@ -1,0 +1,100 @@
+"""The deployment package: built with `chalice package`, unzipped, and serving a page
+from the unzipped code alone (plus boto3 and its dependencies, which Lambda provides)."""
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import checkout_body, create_merchant
+
+ROOT = Path(__file__).resolve().parent.parent
+LAMBDA_PROVIDES = ("boto3", "botocore", "jmespath", "s3transfer", "dateutil", "six.py")
+
+pytestmark = pytest.mark.xdist_group("packaging")
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory):
+    out = tmp_path_factory.mktemp("package")
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "chalice"), "package", "--stage", "dev", str(out / "build")],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "AWS_DEFAULT_REGION": "ap-northeast-2"},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    unpacked = out / "unpacked"
+    with zipfile.ZipFile(out / "build" / "deployment.zip") as archive:
+        archive.extractall(unpacked)
+    runtime = out / "runtime"
+    runtime.mkdir()
+    site = Path(__import__("boto3").__file__).parent.parent
+    for name in LAMBDA_PROVIDES:
+        (runtime / name).symlink_to(site / name)
+    return {"zip": out / "build" / "deployment.zip", "dir": unpacked, "runtime": runtime, "sam": out / "build" / "sam.json"}
+
+
+def test_the_package_holds_the_app_templates_and_static_files(package):
+    names = set(zipfile.ZipFile(package["zip"]).namelist())
+    assert {"app.py", "chalicelib/__init__.py", "chalicelib/store.py"} <= names
+    for folder in ("templates", "static"):
+        for path in (ROOT / folder).iterdir():
+            assert f"{folder}/{path.name}" in names, f"{folder}/{path.name} is missing from the package"
+    assert not any(n.startswith(("tests/", "tools/", ".venv/", "node_modules/")) for n in names)
+
+
+RENDER = r"""
+import json, os, sys
+import app
+event = {
+    "resource": "/c/{checkout_id}", "path": "/c/%(id)s", "httpMethod": "GET",
+    "headers": {"Host": "abc123.execute-api.ap-northeast-2.amazonaws.com", "X-Forwarded-Proto": "https"},
+    "multiValueHeaders": {}, "queryStringParameters": None, "multiValueQueryStringParameters": None,
+    "pathParameters": {"checkout_id": "%(id)s"}, "stageVariables": None, "body": None, "isBase64Encoded": False,
+    "requestContext": {"resourcePath": "/c/{checkout_id}", "httpMethod": "GET", "stage": "api", "path": "/api/c/%(id)s"},
+}
+page = app.app(event, None)
+css = [w for w in page["body"].split('"') if w.endswith(".css") and "/static/" in w][0]
+name = css.rsplit("/", 1)[1]
+static_event = dict(event, resource="/static/{name}", path="/static/" + name, pathParameters={"name": name},
+                    requestContext=dict(event["requestContext"], resourcePath="/static/{name}"))
+static = app.app(static_event, None)
+site = [m.__file__ for m in list(sys.modules.values()) if getattr(m, "__file__", None)]
+print(json.dumps({"page": page, "css": css, "static_status": static["statusCode"],
+                  "static_type": static["headers"].get("Content-Type"), "static_cache": static["headers"].get("Cache-Control"),
+                  "app_file": app.__file__, "modules": site}))
+"""
+
+
+def test_a_page_renders_from_the_unzipped_package(package, db, moto_endpoint):
+    merchant = create_merchant(db)
+    from chalicelib import checkouts
+
+    checkout = checkouts.create(db, merchant.merchant, checkout_body(), None, "https://pay.example")
+    env = {
+        "PATH": os.environ["PATH"],
+        "PYTHONPATH": f"{package['dir']}{os.pathsep}{package['runtime']}",
+        "AWS_DEFAULT_REGION": "ap-northeast-2", "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x",
+        "AWS_ENDPOINT_URL_DYNAMODB": moto_endpoint,
+        "CHECKOUT_TABLE": db.table, "CHECKOUT_STAGE": "dev", "CHECKOUT_SANDBOX": "1",
+        "CHECKOUT_SECRET_KEY": os.environ["CHECKOUT_SECRET_KEY"],
+    }
+    # -S: no site-packages at all; only the package, boto3's family and the standard library.
+    result = subprocess.run([sys.executable, "-S", "-c", RENDER % {"id": checkout["id"]}], cwd=package["dir"],
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    page = out["page"]
+    assert page["statusCode"] == 200, page["body"][:500]
+    assert "유기농 녹차" in page["body"] and "22,000원" in page["body"]
+    assert out["css"].startswith("https://abc123.execute-api.ap-northeast-2.amazonaws.com/api/static/checkout.")
+    assert out["static_status"] == 200 and out["static_type"].startswith("text/css")
+    assert "immutable" in out["static_cache"]
+    assert Path(out["app_file"]).resolve().is_relative_to(package["dir"].resolve())
+    venv = Path(sys.prefix).resolve()
+    foreign = [m for m in out["modules"] if Path(m).resolve().is_relative_to(venv)
+               and not any(part in LAMBDA_PROVIDES or part.removesuffix(".py") in LAMBDA_PROVIDES for part in Path(m).parts)]
+    assert foreign == []
