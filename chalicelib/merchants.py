@@ -150,11 +150,11 @@ def create(
             f"are {sorted(needed) or 'none'}; missing {sorted(missing)}, unexpected {sorted(extra)}",
             "credential",
         )
-    for name in filter(None, (provider, fallback_provider)):
+    for provider_name in filter(None, (provider, fallback_provider)):
         try:
-            adapter_class(name).check_credentials(credentials)
+            adapter_class(provider_name).check_credentials(credentials)
         except ValueError as e:
-            raise InvalidRequest(f"{name} credentials: {e}", "credential") from e
+            raise InvalidRequest(f"{provider_name} credentials: {e}", "credential") from e
     hosts = [h.lower() for h in (allowed_hosts or [])]
     for host in hosts:
         bare = host[2:] if host.startswith("*.") else host

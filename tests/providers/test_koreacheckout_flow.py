@@ -116,6 +116,26 @@ def test_a_failed_payment_opens_the_checkout_again(db, live_server, fake, kc_mer
     assert [e["type"] for e in receiver.verified(kc_merchant.webhook_secret)] == ["checkout.payment_failed"]
 
 
+def test_an_expired_session_opens_the_checkout_again_without_a_failure_event(db, live_server, fake, kc_merchant, receiver):
+    checkout, session_id = start_payment(live_server.url, fake, kc_merchant.api_key)
+    fake.set_status(session_id, "expired")
+    assert notify(live_server.url, kc_merchant.id, *fake.notification("session.expired", session_id)).status_code == 200
+    assert api_get(live_server.url, kc_merchant, checkout["id"])["status"] == "open"
+    assert receiver.deliveries == []
+
+
+def test_a_refund_notification_after_our_own_refund_changes_nothing(db, live_server, fake, kc_merchant, receiver):
+    checkout, session_id = start_payment(live_server.url, fake, kc_merchant.api_key)
+    fake.pay(session_id)
+    assert notify(live_server.url, kc_merchant.id, *fake.notification("payment.completed", session_id)).status_code == 200
+    refunded = requests.post(f"{live_server.url}/api/checkouts/{checkout['id']}/refunds", headers=kc_merchant.headers,
+                             data=b'{"amount": 2000}', timeout=20)
+    assert refunded.status_code == 201
+    answer = notify(live_server.url, kc_merchant.id, *fake.notification("payment.refunded", session_id))
+    assert answer.status_code == 200 and answer.json()["status"] == "partially_refunded"
+    assert [e["type"] for e in receiver.verified(kc_merchant.webhook_secret)] == ["checkout.completed", "checkout.refunded"]
+
+
 def test_a_notification_that_says_paid_while_the_read_does_not_changes_nothing(db, live_server, fake, kc_merchant, receiver):
     checkout, session_id = start_payment(live_server.url, fake, kc_merchant.api_key)
     body, headers = fake.notification("payment.completed", session_id)  # the session is still pending
