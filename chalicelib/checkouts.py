@@ -20,7 +20,7 @@ def parse_json(raw: bytes | str | None) -> Any:
         raise InvalidRequest("the request body must be a JSON object", "body", code="invalid_json")
     try:
         return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as e:
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
         raise InvalidRequest("the request body is not valid JSON", "body", code="invalid_json") from e
 
 

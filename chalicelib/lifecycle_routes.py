@@ -4,6 +4,8 @@ A Blueprint (registered in app.py) so that app.py stays a short list of routes.
 """
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 from chalice.app import Blueprint, Rate
@@ -13,6 +15,7 @@ from .render import render
 from .store import get_store
 
 bp = Blueprint(__name__)
+OPENAPI = Path(__file__).with_name("openapi.json")
 api_view, page_view = web.make_views(bp)
 
 
@@ -38,6 +41,12 @@ def list_events() -> Any:
 @api_view
 def resend_event(event_id: str) -> Any:
     return events.resend(get_store(), _merchant(), event_id)
+
+
+@bp.route("/api/openapi.json", methods=["GET"])
+@api_view
+def openapi_document() -> Any:
+    return web.Json(json.loads(OPENAPI.read_text()))
 
 
 @bp.route("/api/payment-links", methods=["POST"])

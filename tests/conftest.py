@@ -270,6 +270,22 @@ def api_json(response: Any) -> Any:
     return json.loads(response.body)
 
 
+def _method_not_allowed(handler: BaseHTTPRequestHandler) -> None:
+    body = b'{"message":"Method Not Allowed"}'
+    handler.send_response(405)
+    handler.send_header("Allow", "GET, POST")
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+def _unknown_method(handler: BaseHTTPRequestHandler, name: str) -> Any:
+    if name.startswith("do_"):
+        return lambda: _method_not_allowed(handler)
+    raise AttributeError(name)
+
+
 class LiveServer:
     """The app served over real HTTP by Chalice's local server, in this process."""
 
@@ -282,6 +298,8 @@ class LiveServer:
 
         # socketserver's default listen backlog is 5: the race tests open 20 connections at once.
         local.ThreadedHTTPServer.request_queue_size = 128
+        # Methods API Gateway answers itself (the app never sees them); chalice local would say 501.
+        local.ChaliceRequestHandler.__getattr__ = _unknown_method
 
         self.port = free_port()
         config = Config.create(chalice_app=app)

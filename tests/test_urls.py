@@ -84,7 +84,7 @@ def test_every_url_resolves(db, receiver, monkeypatch, setup):
     html = page["body"]
     assert f'action="{base}/c/{checkout["id"]}"' in html
     assert any("/static/" in u for u in check_page_links(gateway, base, html))
-    assert f"form-action 'self'" in page["headers"]["Content-Security-Policy"]
+    assert "form-action 'self'" in page["headers"]["Content-Security-Policy"]
 
     submitted = gateway("POST", f"/c/{checkout['id']}", {"content-type": "application/x-www-form-urlencoded"},
                         urlencode({**GOOD_FORM, "csrf_token": csrf_token(html)}))

@@ -121,6 +121,7 @@ class Provider(ABC):
     @classmethod
     def check_credentials(cls, credentials: Mapping[str, str]) -> None:
         """Refuse credentials that cannot work (raise ValueError with a message naming the key)."""
+        return None
 
     def __init__(self, merchant_id: str, credentials: Mapping[str, str], base_url: str) -> None:
         self.merchant_id = merchant_id

@@ -38,6 +38,7 @@ from .http import ProviderHttp
 NAME = "koreacheckout"
 LIVE_BASE = "https://api.koreacheckout.com"
 SANDBOX_BASE = "https://sandbox-api.koreacheckout.com"
+HOSTED_PAGE_ORIGIN = "https://checkout.koreacheckout.com"
 SIGNATURE_HEADER = "x-korea-checkout-signature"
 PLATFORM = "headless"
 # How long a received notification is remembered to recognise a replay of it.
@@ -308,6 +309,20 @@ class Adapter(base.Provider):
     @classmethod
     def default_base(cls, credentials: Mapping[str, str]) -> str:
         return default_base_for(credentials.get("api_key"))
+
+    @classmethod
+    def page_origins(cls, credentials: Mapping[str, str]) -> tuple[str, ...]:
+        # The document's checkoutUrl host. It shows no separate sandbox page host, and a
+        # merchant's custom checkout domain is unknown to us until KoreaCheckout returns it.
+        return (HOSTED_PAGE_ORIGIN,)
+
+    @classmethod
+    def check_credentials(cls, credentials: Mapping[str, str]) -> None:
+        if not credentials.get("api_key", "").startswith(("sk_test_", "sk_live_")):
+            raise ValueError("api_key must be a KoreaCheckout key starting sk_test_ or sk_live_")
+        secret = credentials.get("webhook_secret", "")
+        if not secret or secret.strip() != secret:
+            raise ValueError("webhook_secret must be the webhook secret from the KoreaCheckout dashboard, without spaces")
 
     def _http(self) -> ProviderHttp:
         return ProviderHttp(NAME, secrets=[self.credentials.get("api_key", ""), self.credentials.get("webhook_secret", "")])

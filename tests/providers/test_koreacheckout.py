@@ -398,6 +398,26 @@ def test_the_adapter_declares_what_it_takes():
     assert kc.Adapter.supports_refunds is True
 
 
+def test_the_hosted_page_origin_is_allowed_for_the_form():
+    assert kc.Adapter.page_origins({"api_key": "sk_live_x"}) == ("https://checkout.koreacheckout.com",)
+
+
+@pytest.mark.parametrize("credentials", [
+    {"api_key": "pk_live_abc", "webhook_secret": "whsec"},
+    {"api_key": "", "webhook_secret": "whsec"},
+    {"api_key": "sk_test_abc", "webhook_secret": ""},
+    {"api_key": "sk_test_abc", "webhook_secret": " whsec "},
+])
+def test_credentials_that_cannot_work_are_refused_without_echoing_them(credentials):
+    with pytest.raises(ValueError) as refused:
+        kc.Adapter.check_credentials(credentials)
+    assert all(value not in str(refused.value) for value in credentials.values() if len(value) > 3)
+
+
+def test_good_credentials_pass():
+    kc.Adapter.check_credentials({"api_key": "sk_live_abc", "webhook_secret": "whsec_abc"})
+
+
 def test_the_registry_knows_koreacheckout():
     from chalicelib import providers
 

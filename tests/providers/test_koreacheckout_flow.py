@@ -56,6 +56,8 @@ def test_a_shopper_pays_at_koreacheckout_and_the_merchant_is_told_once(db, live_
     with requests.Session() as browser:
         page = browser.get(checkout["url"], timeout=10)
         token = flow.csrf_token(page.text)
+        form_action = next(d for d in page.headers["Content-Security-Policy"].split("; ") if d.startswith("form-action"))
+        assert {fake.url, "https://checkout.koreacheckout.com"} <= set(form_action.split())
         form = {"name": "홍길동", "email": "gildong@example.com", "phone": "010-1234-5678", "postal_code": "06236",
                 "address1": "서울 강남구 테헤란로 152", "address2": "강남파이낸스센터 1층", "payment_method": "card",
                 "agree": "1", "csrf_token": token}

@@ -197,7 +197,8 @@ def test_paycombats_retry_after_our_failed_read_is_still_processed(live_server, 
     fake.set_status(record["id"], "SUCCESS")
     body, headers = fake.notification(record["id"], "SUCCESS")
     fake.faults = ["500", "500", "500"]
-    assert shopper.notify(body, headers).status_code == 500
+    # Any 5xx: PayCombat keeps the notification and sends it again.
+    assert shopper.notify(body, headers).status_code >= 500
     assert shopper.checkout(checkout_id)["status"] == "processing"
 
     retried = shopper.notify(body, headers)

@@ -1,0 +1,280 @@
+"""Writes chalicelib/openapi.json, the OpenAPI 3.1 document of the merchant API.
+
+The document is data the app serves at /api/openapi.json; this script is its
+source, so shared pieces (the error shape, the checkout object) are written once.
+Run it after changing the API; a test fails when the two differ.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+METHODS = ["card", "virtual_account", "bank_transfer", "kakao_pay", "naver_pay", "toss_pay", "wechat_pay", "cash_app", "crypto"]
+STATUSES = ["open", "processing", "complete", "expired", "cancelled", "partially_refunded", "refunded"]
+CURRENCY_IN = {"type": "string", "description": "ISO 4217 code (or USDT), any case", "examples": ["KRW", "usd"]}
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def errors(*statuses: int) -> dict[str, Any]:
+    text = {400: "Bad input", 401: "Missing or wrong API key", 404: "Not found (or another merchant's)",
+            409: "Conflict with the current state", 422: "Well formed but not allowed", 502: "The payment provider failed",
+            503: "Temporarily unavailable"}
+    return {str(s): {"description": text[s], "content": {"application/json": {"schema": ref("Error")}}} for s in statuses}
+
+
+def ok(status: int, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {str(status): {"description": description, "content": {"application/json": {"schema": schema}}}}
+
+
+LINE_ITEM_IN = {
+    "type": "object", "additionalProperties": False, "required": ["name", "unit_amount", "quantity"],
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "unit_amount": {"type": "integer", "minimum": 0, "maximum": 99999999999, "description": "minor units"},
+        "quantity": {"type": "integer", "minimum": 1, "maximum": 999},
+        "description": {"type": ["string", "null"], "maxLength": 500},
+        "image_url": {"type": ["string", "null"], "format": "uri", "pattern": "^https://"},
+        "product_id": {"type": ["string", "null"], "maxLength": 100},
+    },
+}
+CUSTOMER_IN = {
+    "type": "object", "additionalProperties": False,
+    "properties": {
+        "name": {"type": ["string", "null"], "maxLength": 100},
+        "email": {"type": ["string", "null"], "format": "email", "maxLength": 254},
+        "phone": {"type": ["string", "null"], "maxLength": 20, "examples": ["010-1234-5678", "+82 10 1234 5678"]},
+    },
+}
+CHECKOUT_FIELDS_IN = {
+    "line_items": {"type": "array", "minItems": 1, "maxItems": 100, "items": LINE_ITEM_IN},
+    "currency": CURRENCY_IN,
+    "customer": CUSTOMER_IN,
+    "collect_shipping_address": {"type": "boolean", "description": "default: true for KRW"},
+    "success_url": {"type": "string", "maxLength": 2048, "description": "https on an allowed host; {CHECKOUT_ID} is replaced",
+                    "examples": ["https://shop.example/thanks?c={CHECKOUT_ID}"]},
+    "cancel_url": {"type": "string", "maxLength": 2048, "examples": ["https://shop.example/cart"]},
+    "client_reference_id": {"type": ["string", "null"], "maxLength": 200},
+    "metadata": {"type": ["object", "null"], "maxProperties": 50, "additionalProperties": {"type": "string", "maxLength": 500}},
+    "locale": {"enum": ["ko", "en"]},
+    "expires_in": {"type": "integer", "minimum": 1800, "maximum": 604800},
+    "payment_method_types": {"type": "array", "minItems": 1, "items": {"enum": METHODS}},
+}
+CREATE_CHECKOUT = {
+    "type": "object", "additionalProperties": False, "required": ["line_items", "currency", "success_url", "cancel_url"],
+    "properties": CHECKOUT_FIELDS_IN,
+    "examples": [{
+        "line_items": [{"name": "유기농 녹차", "unit_amount": 29000, "quantity": 1}], "currency": "KRW",
+        "success_url": "https://shop.example/thanks?c={CHECKOUT_ID}", "cancel_url": "https://shop.example/cart",
+    }],
+}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object", "required": ["error"], "additionalProperties": False,
+        "properties": {"error": {
+            "type": "object", "required": ["code", "message"], "additionalProperties": False,
+            "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "param": {"type": "string"}},
+        }},
+    },
+    "LineItem": {
+        "type": "object", "required": ["name", "unit_amount", "quantity", "amount"],
+        "properties": {**LINE_ITEM_IN["properties"], "amount": {"type": "integer"}},
+    },
+    "Payment": {
+        "type": "object",
+        "required": ["provider_session_id", "method", "amount", "currency", "paid_at", "provider_reference"],
+        "properties": {
+            "provider_session_id": {"type": "string"}, "method": {"type": "string"}, "amount": {"type": "integer"},
+            "currency": {"type": "string"}, "paid_at": {"type": "string", "format": "date-time"},
+            "provider_reference": {"type": ["string", "null"]},
+        },
+    },
+    "Checkout": {
+        "type": "object",
+        "required": ["id", "object", "url", "status", "amount_total", "currency", "line_items", "customer",
+                     "client_reference_id", "metadata", "provider", "payment", "created_at", "expires_at"],
+        "properties": {
+            "id": {"type": "string", "pattern": "^chk_"},
+            "object": {"const": "checkout"},
+            "url": {"type": "string"},
+            "status": {"enum": STATUSES},
+            "amount_total": {"type": "integer"},
+            "amount_refunded": {"type": "integer"},
+            "currency": {"type": "string"},
+            "line_items": {"type": "array", "items": ref("LineItem")},
+            "customer": {"type": "object"},
+            "client_reference_id": {"type": ["string", "null"]},
+            "metadata": {"type": "object", "additionalProperties": {"type": "string"}},
+            "locale": {"enum": ["ko", "en"]},
+            "payment_method_types": {"type": "array", "items": {"enum": METHODS}},
+            "collect_shipping_address": {"type": "boolean"},
+            "success_url": {"type": "string"},
+            "cancel_url": {"type": "string"},
+            "provider": {"type": "string"},
+            "payment": {"oneOf": [ref("Payment"), {"type": "null"}]},
+            "late_payment": {"type": "boolean"},
+            "amount_mismatch": {"type": "object"},
+            "created_at": {"type": "string", "format": "date-time"},
+            "expires_at": {"type": "string", "format": "date-time"},
+        },
+    },
+    "CheckoutList": {
+        "type": "object", "required": ["object", "data", "has_more"],
+        "properties": {"object": {"const": "list"}, "data": {"type": "array", "items": ref("Checkout")},
+                       "has_more": {"type": "boolean"}},
+    },
+    "Event": {
+        "type": "object",
+        "required": ["id", "object", "type", "checkout_id", "created", "delivery_status", "attempts"],
+        "properties": {
+            "id": {"type": "string", "pattern": "^evt_"}, "object": {"const": "event"},
+            "type": {"enum": ["checkout.completed", "checkout.payment_failed", "checkout.expired", "checkout.cancelled",
+                              "checkout.refunded"]},
+            "checkout_id": {"type": "string"}, "created": {"type": "string", "format": "date-time"},
+            "delivery_status": {"enum": ["pending", "succeeded", "failed", "no_endpoint"]},
+            "attempts": {"type": "integer", "minimum": 0},
+            "last_response_code": {"type": ["integer", "null"]},
+            "last_attempt_at": {"type": ["string", "null"]}, "next_attempt_at": {"type": ["string", "null"]},
+        },
+    },
+    "EventList": {
+        "type": "object", "required": ["object", "data", "has_more"],
+        "properties": {"object": {"const": "list"}, "data": {"type": "array", "items": ref("Event")},
+                       "has_more": {"type": "boolean"}},
+    },
+    "Refund": {
+        "type": "object", "required": ["id", "object", "checkout_id", "amount", "currency", "provider", "checkout"],
+        "properties": {
+            "id": {"type": "string"}, "object": {"const": "refund"}, "checkout_id": {"type": "string"},
+            "amount": {"type": "integer"}, "currency": {"type": "string"}, "reason": {"type": ["string", "null"]},
+            "provider": {"type": "string"}, "provider_refund_id": {"type": ["string", "null"]},
+            "created_at": {"type": "string"}, "checkout": ref("Checkout"),
+        },
+    },
+    "PaymentLink": {
+        "type": "object", "required": ["id", "object", "url", "active", "created_at"],
+        "properties": {"id": {"type": "string", "pattern": "^plink_"}, "object": {"const": "payment_link"},
+                       "url": {"type": "string"}, "active": {"type": "boolean"},
+                       "created_at": {"type": "string"}, "template": {"type": "object"}},
+    },
+    "Balance": {
+        "type": "object", "required": ["object", "available"],
+        "properties": {
+            "object": {"const": "balance"}, "provider": {"type": "string"}, "wallet_id": {"type": ["string", "null"]},
+            "livemode": {"type": "boolean"},
+            "available": {"type": "array", "items": {"type": "object", "required": ["amount", "currency"],
+                                                     "properties": {"amount": {"type": "integer"}, "currency": {"type": "string"}}}},
+            "total": {"type": "array"},
+        },
+    },
+}
+
+CHECKOUT_ID = {"name": "checkout_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 100}}
+AUTH_ERRORS = (400, 401, 404)
+
+
+def document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Hosted checkout — merchant API", "version": "1.0.0",
+                 "description": "Amounts are integer minor units. Errors: {\"error\": {code, message, param?}}."},
+        "servers": [{"url": "/"}],
+        "security": [{"apiKey": []}],
+        "paths": {
+            "/api/checkouts": {
+                "post": {
+                    "operationId": "createCheckout",
+                    "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
+                                    "schema": {"type": "string", "minLength": 1, "maxLength": 255}}],
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": CREATE_CHECKOUT}}},
+                    "responses": {**ok(201, ref("Checkout"), "Created (or the first response, replayed)"),
+                                  **errors(400, 401, 409, 422, 503)},
+                },
+                "get": {
+                    "operationId": "listCheckouts",
+                    "parameters": [
+                        {"name": "status", "in": "query", "schema": {"enum": STATUSES}},
+                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+                        {"name": "starting_after", "in": "query", "schema": {"type": "string"}},
+                    ],
+                    "responses": {**ok(200, ref("CheckoutList"), "Newest first"), **errors(400, 401, 503)},
+                },
+            },
+            "/api/checkouts/{checkout_id}": {
+                "get": {"operationId": "getCheckout", "parameters": [CHECKOUT_ID],
+                        "responses": {**ok(200, ref("Checkout"), "The checkout"), **errors(*AUTH_ERRORS, 503)}},
+            },
+            "/api/checkouts/{checkout_id}/cancel": {
+                "post": {"operationId": "cancelCheckout", "parameters": [CHECKOUT_ID],
+                         "responses": {**ok(200, ref("Checkout"), "Cancelled"), **errors(*AUTH_ERRORS, 409, 503)}},
+            },
+            "/api/checkouts/{checkout_id}/refunds": {
+                "post": {
+                    "operationId": "refundCheckout", "parameters": [CHECKOUT_ID],
+                    "requestBody": {"required": False, "content": {"application/json": {"schema": {
+                        "type": "object", "additionalProperties": False,
+                        "properties": {"amount": {"type": "integer", "minimum": 1}, "reason": {"type": "string", "maxLength": 500}},
+                    }}}},
+                    "responses": {**ok(201, ref("Refund"), "Refunded"), **errors(*AUTH_ERRORS, 409, 422, 502, 503)},
+                },
+            },
+            "/api/events": {
+                "get": {
+                    "operationId": "listEvents",
+                    "parameters": [{"name": "checkout_id", "in": "query", "required": True, "schema": {"type": "string"}}],
+                    "responses": {**ok(200, ref("EventList"), "The checkout's events, oldest first"), **errors(*AUTH_ERRORS, 503)},
+                },
+            },
+            "/api/events/{event_id}/resend": {
+                "post": {
+                    "operationId": "resendEvent",
+                    "parameters": [{"name": "event_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                    "responses": {**ok(200, ref("Event"), "One more delivery attempt, recorded"), **errors(*AUTH_ERRORS, 503)},
+                },
+            },
+            "/api/payment-links": {
+                "post": {
+                    "operationId": "createPaymentLink",
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": CREATE_CHECKOUT}}},
+                    "responses": {**ok(201, ref("PaymentLink"), "Created"), **errors(400, 401, 422, 503)},
+                },
+            },
+            "/api/payment-links/{link_id}": {
+                "get": {
+                    "operationId": "getPaymentLink",
+                    "parameters": [{"name": "link_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                    "responses": {**ok(200, ref("PaymentLink"), "The link"), **errors(*AUTH_ERRORS, 503)},
+                },
+                "post": {
+                    "operationId": "updatePaymentLink",
+                    "parameters": [{"name": "link_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                        "type": "object", "additionalProperties": False, "required": ["active"],
+                        "properties": {"active": {"type": "boolean"}}}}}},
+                    "responses": {**ok(200, ref("PaymentLink"), "Updated"), **errors(*AUTH_ERRORS, 503)},
+                },
+            },
+            "/api/balance": {
+                "get": {"operationId": "getBalance",
+                        "responses": {**ok(200, ref("Balance"), "Wallet balances"), **errors(400, 401, 422, 502, 503)}},
+            },
+        },
+        "components": {
+            "securitySchemes": {"apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key"}},
+            "schemas": SCHEMAS,
+        },
+    }
+
+
+def render() -> str:
+    return json.dumps(document(), ensure_ascii=False, indent=1, sort_keys=False) + "\n"
+
+
+if __name__ == "__main__":
+    (ROOT / "chalicelib" / "openapi.json").write_text(render())
+    print("wrote chalicelib/openapi.json")
