@@ -400,6 +400,14 @@ class Adapter(base.Provider):
         # Sandbox tokens (snd_…) and live tokens use the same host in PayCombat's examples.
         return LIVE_BASE
 
+    @classmethod
+    def check_credentials(cls, credentials: Mapping[str, str]) -> None:
+        # Both travel verbatim (a header, an HMAC key): whitespace is a paste error, never part of them.
+        for key in cls.credential_names:
+            value = credentials.get(key, "")
+            if not value or any(c.isspace() or ord(c) < 0x20 for c in value):
+                raise ValueError(f"{key} must be the non-empty value from PayCombat's dashboard, without spaces")
+
     def __init__(self, merchant_id: str, credentials: Mapping[str, str], base_url: str) -> None:
         super().__init__(merchant_id, credentials, base_url)
         self._http = ProviderHttp(NAME, secrets=[credentials.get("x_token", ""), credentials.get("signature_key", "")])

@@ -121,9 +121,16 @@ def test_credentials_are_stored_encrypted(db, fake):
     assert handle.merchant.credentials() == {"x_token": fake.x_token, "signature_key": fake.signature_key}
 
 
-def test_onboarding_checks_credential_names_before_calling_paycombat(db, fake):
-    with pytest.raises(InvalidRequest):
-        create_merchant(db, None, provider="paycombat", credentials={"x_token": fake.x_token})
+@pytest.mark.parametrize("credentials", [
+    {"x_token": "snd_token"},
+    {"x_token": "snd_token", "signature_key": ""},
+    {"x_token": "snd_token ", "signature_key": "key"},
+    {"x_token": "snd_token", "signature_key": "key\n"},
+])
+def test_onboarding_checks_credentials_before_calling_paycombat(db, fake, credentials):
+    with pytest.raises(InvalidRequest) as refused:
+        create_merchant(db, None, provider="paycombat", credentials=credentials)
+    assert refused.value.param == "credential"
     assert fake.requests == []
 
 
