@@ -5,7 +5,7 @@ import hashlib
 import json
 from typing import Any
 
-from . import clock, domain, ids, providers, validation
+from . import clock, domain, ids, logs, providers, validation
 from .domain import Checkout
 from .errors import IdempotencyConflict, InvalidRequest, NotFound, StateConflict, Unprocessable
 from .events import checkout_url, transition
@@ -57,6 +57,7 @@ def create(store: Store, merchant: Merchant, body: Any, idempotency_key: str | N
         base_url=base,
     )
     response = domain.to_api_object(checkout, checkout_url(base, checkout.id), now)
+    logs.note(checkout_id=checkout.id, provider=checkout.provider)
     if idempotency_key is None:
         store.create_checkout(checkout)
         return response

@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import clock, secretbox, wallets
+from . import clock, logs, secretbox, wallets
 from .config import settings
 from .errors import AuthenticationFailed, InvalidRequest
 from .ids import new_id
@@ -236,6 +236,7 @@ def authenticate(store: Store, headers: Any) -> Merchant:
     merchant = get(store, record["merchant_id"]) if record else None
     if merchant is None or merchant.api_key_hash != hash_key(key):
         raise AuthenticationFailed("invalid API key")
+    logs.note(merchant_id=merchant.id)
     return merchant
 
 

@@ -11,7 +11,7 @@ import logging
 import time
 from typing import Mapping
 
-from . import clock, domain, ids, providers, shopper_form
+from . import clock, domain, ids, logs, providers, shopper_form
 from .domain import Attempt, Checkout, Payment
 from .errors import FormInvalid, NotFound, NotificationRejected, ProviderFailed, ServiceUnavailable, StateConflict
 from .events import transition
@@ -39,6 +39,7 @@ def load(store: Store, checkout_id: str) -> Checkout:
 
 def load_with_merchant(store: Store, checkout_id: str) -> tuple[Checkout, Merchant]:
     checkout = load(store, checkout_id)
+    logs.note(merchant_id=checkout.merchant_id, provider=checkout.provider)
     merchant = get_merchant(store, checkout.merchant_id)
     if merchant is None:
         raise NotFound("No such checkout.")
@@ -153,6 +154,7 @@ def _create_session(
             if not e.fallback_ok:
                 break
             continue
+        logs.note(provider=name, outcome="sent_to_provider")
         store.update(
             f"CHECKOUT#{checkout.id}",
             "CHECKOUT",
@@ -303,4 +305,5 @@ def handle_notification(
         log.warning("verified %s notification for unknown checkout %s", provider, checkout_id)
         return {"received": True, "ignored": True}
     checkout = settle(store, checkout, merchant, provider, payment, base)
+    logs.note(checkout_id=checkout.id, outcome=f"payment_{payment.status}")
     return {"received": True, "status": checkout.view_status()}

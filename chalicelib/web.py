@@ -16,7 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from chalice.app import Response
 
-from . import i18n
+from . import i18n, logs
 from .config import settings
 from .errors import CheckoutError
 from .render import Html, render
@@ -121,8 +121,15 @@ def to_response(result: Any) -> Response:
     )
 
 
+def _begin(app: Any, handler: Callable[..., Any], kwargs: dict[str, Any]) -> float:
+    request = app.current_request
+    logs.begin(handler.__name__, getattr(request, "method", "") or "")
+    logs.note(checkout_id=kwargs.get("checkout_id"), provider=kwargs.get("provider"), merchant_id=kwargs.get("merchant_id"))
+    return time.monotonic()
+
+
 def _log(kind: str, started: float, status: int) -> None:
-    log.info(json.dumps({"kind": kind, "status": status, "duration_ms": round((time.monotonic() - started) * 1000)}))
+    logs.end(status, round((time.monotonic() - started) * 1000))
 
 
 def make_views(app: Any) -> tuple[Callable[..., Any], Callable[..., Any]]:
@@ -131,10 +138,11 @@ def make_views(app: Any) -> tuple[Callable[..., Any], Callable[..., Any]]:
     def api_view(handler: Callable[..., Any]) -> Callable[..., Response]:
         @functools.wraps(handler)
         def wrapper(*args: Any, **kwargs: Any) -> Response:
-            started = time.monotonic()
+            started = _begin(app, handler, kwargs)
             try:
                 response = to_response(handler(*args, **kwargs))
             except CheckoutError as e:
+                logs.note(outcome=e.code)
                 response = to_response(Json(e.to_dict(), e.http_status))
             except Exception:
                 log.exception("unhandled error in %s", handler.__name__)
@@ -149,12 +157,13 @@ def make_views(app: Any) -> tuple[Callable[..., Any], Callable[..., Any]]:
 
         @functools.wraps(handler)
         def wrapper(*args: Any, **kwargs: Any) -> Response:
-            started = time.monotonic()
+            started = _begin(app, handler, kwargs)
             request = app.current_request
             locale = i18n.pick_locale((request.query_params or {}).get("lang"), "ko")
             try:
                 response = to_response(handler(*args, **kwargs))
             except CheckoutError as e:
+                logs.note(outcome=e.code)
                 kind = {404: "not_found", 403: "csrf"}.get(e.http_status, "error")
                 response = to_response(error_page(e.http_status, kind, locale, public_base(request)))
             except Exception:
