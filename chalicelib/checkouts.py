@@ -55,7 +55,14 @@ def create(store: Store, merchant: Merchant, body: Any, idempotency_key: str | N
         client_reference_id=draft.client_reference_id,
         metadata=draft.metadata,
         base_url=base,
+        allow_promotion_codes=draft.allow_promotion_codes,
     )
+    if draft.promotion_code is not None:  # pre-applied code (issue #9): judged now, reserved at submit
+        from . import promotions
+
+        rule, checkout.amount_discount = promotions.evaluate(
+            store, merchant.id, draft.promotion_code, checkout.line_items, checkout.currency, checkout.customer.get("email"), now)
+        checkout.promotion = rule.snapshot()
     response = domain.to_api_object(checkout, checkout_url(base, checkout.id), now)
     logs.note(checkout_id=checkout.id, provider=checkout.provider)
     if idempotency_key is None:
@@ -148,6 +155,41 @@ def cancel(store: Store, merchant: Merchant, checkout_id: str, base: str) -> dic
         try:
             checkout = transition(store, merchant, checkout, plan, base)
             return domain.to_api_object(checkout, checkout_url(base, checkout.id))
+        except StaleItem as e:
+            checkout = checkout_from_record(e.current) if e.current else get_owned(store, merchant, checkout_id)
+    raise StateConflict("the checkout kept changing; retry")
+
+
+# --- PATCH (issue #9) ----------------------------------------------------------------
+
+def update(store: Store, merchant: Merchant, checkout_id: str, body: Any, base: str) -> dict[str, Any]:
+    """Change an open checkout: one conditional write on its status and version.
+
+    The discount is judged again on the new lines (a ``promotion_code`` in the body
+    applies or, with null, removes one); a code that no longer applies is a 422
+    naming why, and nothing changes.
+    """
+    from . import discounts, promotions
+
+    requested = validation.update_checkout(body)
+    checkout = get_owned(store, merchant, checkout_id)
+    for _ in range(8):
+        now = clock.now_s()
+        changes = {k: v for k, v in requested.items() if k != "promotion_code"}
+        lines = changes.get("line_items", checkout.line_items)
+        email = changes.get("customer", checkout.customer).get("email")
+        if requested.get("promotion_code") is not None:
+            rule, discount = promotions.evaluate(store, merchant.id, requested["promotion_code"], lines, checkout.currency, email, now)
+            changes.update(promotion=rule.snapshot(), amount_discount=discount)
+        elif "promotion_code" in requested:
+            changes.update(promotion=None, amount_discount=0)
+        elif checkout.promotion is not None and "line_items" in changes:
+            changes["amount_discount"] = discounts.discount_amount(
+                discounts.Rule.from_mapping(checkout.promotion), lines, checkout.currency)
+        plan = domain.plan_update(checkout, changes, now)
+        try:
+            checkout = store.apply(checkout, plan)
+            return domain.to_api_object(checkout, checkout_url(base, checkout.id), now)
         except StaleItem as e:
             checkout = checkout_from_record(e.current) if e.current else get_owned(store, merchant, checkout_id)
     raise StateConflict("the checkout kept changing; retry")

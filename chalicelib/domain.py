@@ -9,6 +9,7 @@ never overwrite "complete". Nothing here imports Chalice or boto3.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,6 +69,8 @@ class LineItem:
     description: str | None = None
     image_url: str | None = None
     product_id: str | None = None
+    # A shipping charge (free_shipping promotion codes take it to 0); None when not.
+    shipping: bool | None = None
 
     @property
     def amount(self) -> int:
@@ -128,10 +131,23 @@ class Checkout:
     base_url: str | None = None
     # Minor units refunded so far (complete -> partially_refunded -> refunded).
     amount_refunded: int = 0
+    # --- promotion codes (chalicelib.discounts / chalicelib.promotions) ---
+    allow_promotion_codes: bool = False
+    # The applied code's rule as it was applied (discounts.Rule.snapshot()), and what it takes off.
+    promotion: dict[str, Any] | None = None
+    amount_discount: int = 0
+    # Held while processing: {"code", "customer"?} — a use of the code reserved at submit.
+    reservation: dict[str, Any] | None = None
+    # Paid after its reservation was given back, when the code had run out meanwhile.
+    promotion_over_limit: bool = False
+
+    @property
+    def amount_subtotal(self) -> int:
+        return sum(item.amount for item in self.line_items)
 
     @property
     def amount_total(self) -> int:
-        return sum(item.amount for item in self.line_items)
+        return self.amount_subtotal - self.amount_discount
 
     def view_status(self, now_s: int | None = None) -> str:
         """The status everyone sees: an unpaid checkout past expires_at reads as expired."""
@@ -139,6 +155,35 @@ class Checkout:
         if self.status in (OPEN, PROCESSING) and now >= self.expires_at_s:
             return EXPIRED
         return self.status
+
+
+# Named conditions a promotion counter change is written under (chalicelib.store).
+COUNT_ALWAYS = "always"            # releases and conversions: never block the transition
+COUNT_WITHIN_LIMIT = "within_limit"  # claimed < usage_limit (and, per customer, < its limit)
+COUNT_RESERVABLE = "reservable"    # within_limit, and the code is active and inside its window
+
+
+@dataclass(frozen=True)
+class CounterChange:
+    """A move of a promotion code's counters, written in the same transaction as a transition.
+
+    ``claimed`` counts reservations plus redemptions, so one clause (claimed < limit)
+    bounds both; ``redeemed`` counts completed checkouts. ``customer`` (a hash of the
+    shopper's email) names the per-customer counter instead of the code's own.
+    """
+
+    code: str
+    claimed: int = 0
+    redeemed: int = 0
+    customer: str | None = None
+    condition: str = COUNT_ALWAYS
+    customer_limit: int | None = None
+    at_s: int = 0
+
+
+def customer_key(email: str) -> str:
+    """The per-customer counter's key: a hash of the normalised email (the email itself is not kept)."""
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()
 
 
 @dataclass
@@ -154,6 +199,62 @@ class Transition:
     # Makes the event unique: one checkout.completed per checkout, one
     # payment_failed per attempt.
     event_key: str | None = None
+    # Promotion-code counters moved atomically with the transition.
+    counters: tuple[CounterChange, ...] = ()
+
+
+def _shopper_email(checkout: Checkout, shopper: dict[str, str] | None = None) -> str | None:
+    return (shopper or checkout.shopper or {}).get("email") or checkout.customer.get("email")
+
+
+def _reserve(checkout: Checkout, email: str | None, now_s: int) -> tuple[dict[str, Any] | None, tuple[CounterChange, ...]]:
+    """A reservation of the applied code for one attempt: the code's counter, and the shopper's."""
+    if not checkout.promotion or checkout.amount_discount <= 0:
+        return None, ()
+    code = str(checkout.promotion["code"])
+    changes = [CounterChange(code, claimed=1, condition=COUNT_RESERVABLE, at_s=now_s)]
+    held: dict[str, Any] = {"code": code}
+    per_customer = checkout.promotion.get("usage_limit_per_customer")
+    if per_customer and email:
+        held["customer"] = customer_key(email)
+        changes.append(CounterChange(code, claimed=1, customer=held["customer"], condition=COUNT_WITHIN_LIMIT,
+                                     customer_limit=int(per_customer), at_s=now_s))
+    return held, tuple(changes)
+
+
+def _release(checkout: Checkout) -> tuple[CounterChange, ...]:
+    """Give back the attempt's reservation (it failed, was abandoned, expired or was cancelled)."""
+    held = checkout.reservation
+    if not held:
+        return ()
+    changes = [CounterChange(held["code"], claimed=-1)]
+    if held.get("customer"):
+        changes.append(CounterChange(held["code"], claimed=-1, customer=held["customer"]))
+    return tuple(changes)
+
+
+def _redeem(checkout: Checkout, now_s: int) -> tuple[CounterChange, ...]:
+    """Count the use of the code on completion: the reservation becomes a redemption.
+
+    A payment confirmed after its reservation was given back (paid at the provider
+    after cancelling there, or after expiry) claims a use now, within the limit.
+    """
+    held = checkout.reservation
+    if held:
+        changes = [CounterChange(held["code"], redeemed=1)]
+        if held.get("customer"):
+            changes.append(CounterChange(held["code"], redeemed=1, customer=held["customer"]))
+        return tuple(changes)
+    if not checkout.promotion or checkout.amount_discount <= 0:
+        return ()
+    code = str(checkout.promotion["code"])
+    late = [CounterChange(code, claimed=1, redeemed=1, condition=COUNT_WITHIN_LIMIT, at_s=now_s)]
+    per_customer = checkout.promotion.get("usage_limit_per_customer")
+    email = _shopper_email(checkout)
+    if per_customer and email:
+        late.append(CounterChange(code, claimed=1, redeemed=1, customer=customer_key(email),
+                                  condition=COUNT_WITHIN_LIMIT, customer_limit=int(per_customer), at_s=now_s))
+    return tuple(late)
 
 
 def _require(checkout: Checkout, to_status: str, now_s: int | None) -> str:
@@ -169,12 +270,14 @@ def plan_lock(checkout: Checkout, attempt: Attempt, shopper: dict[str, str], now
     """open -> processing: the shopper submitted the form and an attempt begins."""
     if checkout.view_status(now_s) != OPEN:
         raise StateConflict(f"a checkout that is {checkout.view_status(now_s)} cannot be paid")
+    held, counters = _reserve(checkout, _shopper_email(checkout, shopper), now_s)
     return Transition(
         from_status=_require(checkout, PROCESSING, now_s),
         from_version=checkout.version,
         to_status=PROCESSING,
-        set_fields={"attempt": attempt, "shopper": shopper},
+        set_fields={"attempt": attempt, "shopper": shopper, "reservation": held},
         remove_fields=("last_error",),
+        counters=counters,
     )
 
 
@@ -191,28 +294,35 @@ def plan_release(checkout: Checkout, attempt_id: str, failed: bool, reason: str,
         from_version=checkout.version,
         to_status=OPEN,
         set_fields={"last_error": reason},
-        remove_fields=("attempt",),
+        remove_fields=("attempt", "reservation"),
         event_type=EVENT_PAYMENT_FAILED if failed else None,
         event_key=f"{EVENT_PAYMENT_FAILED}#{attempt_id}" if failed else None,
+        counters=_release(checkout),
     )
 
 
-def plan_complete(checkout: Checkout, payment: Payment, now_s: int) -> Transition | None:
+def plan_complete(checkout: Checkout, payment: Payment, now_s: int, over_limit: bool = False) -> Transition | None:
     """Anything unpaid -> complete, for a payment the provider confirmed.
 
-    None when the checkout is already paid: completion happens once.
+    None when the checkout is already paid: completion happens once. ``over_limit``:
+    the late claim of its promotion code found the code used up; the payment still
+    completes (money moved), uncounted and flagged.
     """
     if checkout.status in PAID_STATUSES:
         return None
     late = checkout.view_status(now_s) in (EXPIRED, CANCELLED)
+    set_fields: dict[str, Any] = {"payment": payment, "late_payment": late}
+    if over_limit:
+        set_fields["promotion_over_limit"] = True
     return Transition(
         from_status=_require(checkout, COMPLETE, now_s),
         from_version=checkout.version,
         to_status=COMPLETE,
-        set_fields={"payment": payment, "late_payment": late},
-        remove_fields=("last_error", "amount_mismatch"),
+        set_fields=set_fields,
+        remove_fields=("last_error", "amount_mismatch", "reservation"),
         event_type=EVENT_COMPLETED,
         event_key=EVENT_COMPLETED,
+        counters=() if over_limit else _redeem(checkout, now_s),
     )
 
 
@@ -225,8 +335,10 @@ def plan_cancel(checkout: Checkout, now_s: int) -> Transition:
         from_status=_require(checkout, CANCELLED, now_s),
         from_version=checkout.version,
         to_status=CANCELLED,
+        remove_fields=("reservation",),
         event_type=EVENT_CANCELLED,
         event_key=EVENT_CANCELLED,
+        counters=_release(checkout),
     )
 
 
@@ -238,9 +350,23 @@ def plan_expire(checkout: Checkout, now_s: int) -> Transition | None:
         from_status=checkout.status,
         from_version=checkout.version,
         to_status=EXPIRED,
+        remove_fields=("reservation",),
         event_type=EVENT_EXPIRED,
         event_key=EVENT_EXPIRED,
+        counters=_release(checkout),
     )
+
+
+def plan_update(checkout: Checkout, changes: dict[str, Any], now_s: int) -> Transition:
+    """open -> open with new contents (PATCH, a promotion code applied or removed).
+
+    Only an open checkout changes: a submit already at the provider is never
+    changed underneath it. ``None`` in ``changes`` removes the field.
+    """
+    view = checkout.view_status(now_s)
+    if view != OPEN:
+        raise StateConflict(f"a checkout that is {view} cannot be changed")
+    return Transition(from_status=OPEN, from_version=checkout.version, to_status=OPEN, set_fields=dict(changes))
 
 
 def applied(checkout: Checkout, plan: Transition) -> Checkout:
@@ -277,7 +403,11 @@ def to_api_object(checkout: Checkout, url: str, now_s: int | None = None) -> dic
         "object": "checkout",
         "url": url,
         "status": checkout.view_status(now_s),
+        "amount_subtotal": checkout.amount_subtotal,
+        "amount_discount": checkout.amount_discount,
         "amount_total": checkout.amount_total,
+        "promotion_code": checkout.promotion["code"] if checkout.promotion else None,
+        "allow_promotion_codes": checkout.allow_promotion_codes,
         "currency": checkout.currency,
         "line_items": [
             {k: v for k, v in vars(item).items() if v is not None} | {"amount": item.amount}
@@ -300,6 +430,8 @@ def to_api_object(checkout: Checkout, url: str, now_s: int | None = None) -> dic
     }
     if checkout.amount_mismatch:
         obj["amount_mismatch"] = dict(checkout.amount_mismatch)
+    if checkout.promotion_over_limit:
+        obj["promotion_over_limit"] = True
     return obj
 
 

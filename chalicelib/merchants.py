@@ -7,9 +7,11 @@ webhook signing secret are Fernet-encrypted with the master key (secretbox).
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import re
 import secrets
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -217,9 +219,26 @@ def _key_record(merchant: Merchant) -> dict[str, Any]:
     return {"pk": f"APIKEY#{merchant.api_key_hash}", "sk": "APIKEY", "type": "api_key", "merchant_id": merchant.id}
 
 
-def get(store: Store, merchant_id: str) -> Merchant | None:
+# Merchants change rarely (onboarding, key rotation) and are read on every request:
+# each container keeps what it read for a short while. Treat cached merchants as
+# read-only. A rotated key stops working everywhere within CACHE_TTL_S.
+CACHE_TTL_S = 30.0
+_merchants: dict[tuple[str, str], tuple[float, Merchant]] = {}
+_keys: dict[tuple[str, str], tuple[float, str]] = {}
+
+
+def get(store: Store, merchant_id: str, fresh: bool = False) -> Merchant | None:
+    cache_key = (store.table, merchant_id)
+    hit = _merchants.get(cache_key)
+    if hit is not None and not fresh and time.monotonic() - hit[0] < CACHE_TTL_S:
+        return hit[1]
     record = store.get(f"MERCHANT#{merchant_id}", "MERCHANT")
-    return from_record(record) if record else None
+    merchant = from_record(record) if record else None
+    if merchant is None:
+        _merchants.pop(cache_key, None)
+    else:
+        _merchants[cache_key] = (time.monotonic(), merchant)
+    return merchant
 
 
 def authenticate(store: Store, headers: Any) -> Merchant:
@@ -232,10 +251,20 @@ def authenticate(store: Store, headers: Any) -> Merchant:
         raise AuthenticationFailed("missing API key: send it in the x-api-key header")
     if not key.startswith(("sk_test_", "sk_live_")) or len(key) > 100:
         raise AuthenticationFailed("invalid API key")
-    record = store.get(f"APIKEY#{hash_key(key)}", "APIKEY")
-    merchant = get(store, record["merchant_id"]) if record else None
-    if merchant is None or merchant.api_key_hash != hash_key(key):
-        raise AuthenticationFailed("invalid API key")
+    key_hash = hash_key(key)
+    known = _keys.get((store.table, key_hash))
+    merchant = None
+    if known is not None and time.monotonic() - known[0] < CACHE_TTL_S:
+        merchant = get(store, known[1])
+    if merchant is None or merchant.api_key_hash != key_hash:
+        record = store.get(f"APIKEY#{key_hash}", "APIKEY")
+        merchant = get(store, record["merchant_id"]) if record else None
+        if merchant is not None and merchant.api_key_hash != key_hash:
+            merchant = get(store, merchant.id, fresh=True)  # rotated since we cached it
+        if merchant is None or merchant.api_key_hash != key_hash:
+            _keys.pop((store.table, key_hash), None)
+            raise AuthenticationFailed("invalid API key")
+        _keys[(store.table, key_hash)] = (time.monotonic(), merchant.id)
     logs.note(merchant_id=merchant.id)
     return merchant
 
@@ -244,12 +273,12 @@ def rotate_key(store: Store, merchant_id: str) -> str:
     """A new API key; the old one stops working in the same transaction."""
     from .store import to_attr, to_item
 
-    merchant = get(store, merchant_id)
-    if merchant is None:
+    current = get(store, merchant_id, fresh=True)
+    if current is None:
         raise InvalidRequest(f"no merchant {merchant_id}", "id", code="not_found")
-    api_key = _new_api_key(merchant.livemode)
-    old_hash, new_hash = merchant.api_key_hash, hash_key(api_key)
-    merchant.api_key_hash = new_hash
+    api_key = _new_api_key(current.livemode)
+    old_hash, new_hash = current.api_key_hash, hash_key(api_key)
+    merchant = dataclasses.replace(current, api_key_hash=new_hash)
     store.transact([
         {"Update": {
             "TableName": store.table,

@@ -11,14 +11,14 @@ import logging
 import time
 from typing import Mapping
 
-from . import clock, domain, ids, logs, providers, shopper_form
+from . import clock, discounts, domain, ids, logs, providers, shopper_form
 from .domain import Attempt, Checkout, Payment
 from .errors import FormInvalid, NotFound, NotificationRejected, ProviderFailed, ServiceUnavailable, StateConflict
 from .events import transition
 from .merchants import Merchant
 from .merchants import get as get_merchant
 from .providers import base as pb
-from .store import StaleItem, Store
+from .store import LimitReached, StaleItem, Store
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +100,11 @@ def submit(store: Store, checkout: Checkout, merchant: Merchant, form: Mapping[s
         plan = domain.plan_lock(checkout, attempt, shopper_form.shopper_details(values, checkout), now)
         try:
             checkout = transition(store, merchant, checkout, plan, base)
+        except LimitReached as e:
+            # The promotion code ran out (or ended) since the page: refused, the checkout stays open.
+            from .promotions import refusal
+
+            raise refusal(e, now) from e
         except StaleItem as e:
             checkout = _reload(store, checkout, e)
             continue
@@ -138,6 +143,8 @@ def _create_session(
         adapter = providers.build(name, merchant.id, merchant.credentials(), base)
         request = pb.SessionRequest(
             checkout=checkout,
+            line_items=discounts.charge_lines(checkout.line_items, checkout.promotion, checkout.amount_discount),
+            amount_total=checkout.amount_total,
             attempt_id=attempt.id,
             method=attempt.method,
             shopper=checkout.shopper or {},
@@ -182,7 +189,7 @@ def _create_session(
 def confirm(store: Store, checkout: Checkout, merchant: Merchant, base: str) -> Checkout:
     """Ask the provider about the current attempt and settle what it says (return route)."""
     attempt = checkout.attempt
-    if attempt is None or not attempt.provider_session_id:
+    if checkout.status in domain.PAID_STATUSES or attempt is None or not attempt.provider_session_id:
         return checkout
     adapter = providers.build(attempt.provider, merchant.id, merchant.credentials(), base)
     payment = adapter.read_session(attempt.provider_session_id)
@@ -212,6 +219,7 @@ def settle(
     if payment.checkout_id is not None and payment.checkout_id != checkout.id:
         log.error("provider %s session %s belongs to %s, not %s", provider, payment.session_id, payment.checkout_id, checkout.id)
         return checkout
+    over_limit = False
     for _ in range(_RACE_RETRIES):
         now = clock.now_s()
         plan = None
@@ -229,7 +237,7 @@ def settle(
                 currency=payment.currency,
                 paid_at_s=payment.paid_at_s or now,
                 provider_reference=payment.provider_reference,
-            ), now)
+            ), now, over_limit=over_limit)
         elif payment.status == pb.PENDING and current_attempt and checkout.attempt is not None:
             if checkout.attempt.pending != payment.pending:
                 store.update(
@@ -247,6 +255,11 @@ def settle(
             return checkout
         try:
             return transition(store, merchant, checkout, plan, base)
+        except LimitReached:
+            # Paid after its reservation was given back, and the code ran out meanwhile:
+            # money moved, so it completes all the same, uncounted and flagged.
+            log.error("checkout %s paid with promotion code beyond its limit", checkout.id)
+            over_limit = True
         except StaleItem as e:
             checkout = _reload(store, checkout, e)
     return checkout

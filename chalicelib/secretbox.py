@@ -32,9 +32,9 @@ def _master_keys() -> tuple[str, ...]:
             raise SecretKeyMissing(
                 "set CHECKOUT_SECRET_KEY (local) or CHECKOUT_SECRET_KEY_PARAM (an SSM SecureString)"
             )
-        import boto3
+        import botocore.session
 
-        response = boto3.client("ssm").get_parameter(Name=param, WithDecryption=True)
+        response = botocore.session.get_session().create_client("ssm").get_parameter(Name=param, WithDecryption=True)
         raw = response["Parameter"]["Value"].strip()
     return tuple(k.strip() for k in raw.split(",") if k.strip())
 

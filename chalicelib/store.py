@@ -11,6 +11,8 @@ checkout                    CHECKOUT#id  CHECKOUT   (gsi1: MERCHANT#id / CHECKOU
 merchant event (delivery)   CHECKOUT#id  EVENT#key  (gsi1: EVENT#evt_id; gsi2: due deliveries)
 idempotency record          IDEMPOTENCY#merchant#hash  IDEMPOTENCY
 sandbox provider session    SANDBOX#id   SANDBOX
+promotion code (+counters)  PROMO#merchant#CODE  PROMO  (gsi1: MERCHANT#id / PROMO#CODE)
+per-customer code counter   PROMO#merchant#CODE  CUSTOMER#sha256(email)
 =========================  ===========  =============================================
 
 Rules: every read that a decision rests on is a strongly consistent GetItem or
@@ -23,24 +25,35 @@ attribute names go through ``ExpressionAttributeNames``, so reserved words
 from __future__ import annotations
 
 import dataclasses
+import random
+import re
 import time
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
-import boto3
-from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from .config import settings
-from .domain import OPEN, PAID_STATUSES, PROCESSING, Attempt, Checkout, LineItem, Payment, Transition, applied
+from .domain import (
+    COUNT_RESERVABLE,
+    COUNT_WITHIN_LIMIT,
+    OPEN,
+    PAID_STATUSES,
+    PROCESSING,
+    Attempt,
+    Checkout,
+    CounterChange,
+    LineItem,
+    Payment,
+    Transition,
+    applied,
+)
 
 EXPIRY_INDEX = "EXPIRY"
 DELIVERY_INDEX = "DELIVERY"
 
-_serializer = TypeSerializer()
-_deserializer = TypeDeserializer()
 
 
 class StaleItem(Exception):
@@ -55,21 +68,29 @@ class StaleItem(Exception):
         self.index = index
 
 
+class TransactionConflict(StaleItem):
+    """A transaction was cancelled because another one held one of its items: nothing was written."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+
+
+class LimitReached(Exception):
+    """A promotion counter's condition failed: the code is used up (or off, or outside its window).
+
+    ``change`` is the counter change that failed and ``current`` its item as it is (None if missing).
+    """
+
+    def __init__(self, change: CounterChange, current: dict[str, Any] | None) -> None:
+        super().__init__(f"promotion code {change.code} cannot be claimed")
+        self.change = change
+        self.current = current
+
+
 class AlreadyExists(Exception):
     def __init__(self, current: dict[str, Any] | None) -> None:
         super().__init__("the item already exists")
         self.current = current
-
-
-def _plain(value: Any) -> Any:
-    """DynamoDB numbers come back as Decimal; the product stores integers only."""
-    if isinstance(value, Decimal):
-        return int(value)
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
 
 
 def _drop_none(value: Any) -> Any:
@@ -83,8 +104,45 @@ def _drop_none(value: Any) -> Any:
 
 
 def to_attr(value: Any) -> dict[str, Any]:
-    result: dict[str, Any] = _serializer.serialize(_drop_none(value))
-    return result
+    """A Python value as a DynamoDB attribute value (S, N, BOOL, NULL, M, L).
+
+    Our own few lines instead of boto3's TypeSerializer: importing anything from
+    boto3 costs ~120 ms of cold start (it pulls in s3transfer). Floats are refused,
+    as boto3 refuses them: no float ever reaches the table.
+    """
+    value = _drop_none(value)
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, (int, Decimal)):
+        return {"N": str(value)}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, dict):
+        return {"M": {str(k): to_attr(v) for k, v in value.items()}}
+    if isinstance(value, (list, tuple)):
+        return {"L": [to_attr(v) for v in value]}
+    raise TypeError(f"cannot store a {type(value).__name__} in DynamoDB")
+
+
+def from_attr(attr: dict[str, Any]) -> Any:
+    """A DynamoDB attribute value back as Python (numbers as int: we store no fractions)."""
+    (kind, value), = attr.items()
+    if kind == "S":
+        return value
+    if kind == "N":
+        number = Decimal(value)
+        return int(number) if number == number.to_integral_value() else number
+    if kind == "BOOL":
+        return bool(value)
+    if kind == "NULL":
+        return None
+    if kind == "M":
+        return {k: from_attr(v) for k, v in value.items()}
+    if kind == "L":
+        return [from_attr(v) for v in value]
+    raise TypeError(f"unexpected DynamoDB type {kind}")
 
 
 def to_item(obj: dict[str, Any]) -> dict[str, Any]:
@@ -92,10 +150,17 @@ def to_item(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def from_item(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: _plain(_deserializer.deserialize(v)) for k, v in item.items()}
+    return {k: from_attr(v) for k, v in item.items()}
 
 
 # --- checkouts <-> items -----------------------------------------------------------
+
+_CONFLICT_RETRIES = 12
+
+
+def promotion_pk(merchant_id: str, code: str) -> str:
+    return f"PROMO#{merchant_id}#{code}"
+
 
 def checkout_key(checkout_id: str) -> dict[str, Any]:
     return {"pk": {"S": f"CHECKOUT#{checkout_id}"}, "sk": {"S": "CHECKOUT"}}
@@ -221,7 +286,7 @@ class Store:
                     item = reason.get("Item")
                     raise StaleItem(from_item(item) if item else None, index) from e
             # TransactionConflict: another writer is on the same item right now.
-            raise StaleItem(None) from e
+            raise TransactionConflict() from e
 
     # --- checkouts --------------------------------------------------------------
 
@@ -282,36 +347,81 @@ class Store:
             remove += ("gsi2pk", "gsi2sk")
         conditions = {"status": plan.from_status, "version": plan.from_version}
         request = _update_request(set_fields, remove, conditions, {})
-        if event is None:
+        if event is None and not plan.counters:
             record = self.update(f"CHECKOUT#{checkout.id}", "CHECKOUT", set_fields, remove, conditions)
             return checkout_from_record(record)
-        try:
-            self._transact_transition(checkout, request, event)
-        except StaleItem as e:
-            # Only the checkout's own state is useful to the caller; an event that
-            # already exists means the change it belongs to was made already.
-            raise StaleItem(e.current if e.index == 0 else None) from e
+        counters = [self._counter_update(checkout.merchant_id, change) for change in plan.counters]
+        first_counter = 1 if event is None else 2
+        for attempt in range(_CONFLICT_RETRIES):
+            try:
+                self._transact_transition(checkout, request, event, counters)
+                break
+            except TransactionConflict as e:
+                # Many shoppers on one code: its item is in another transaction right now.
+                if attempt == _CONFLICT_RETRIES - 1:
+                    raise StaleItem(None) from e
+                time.sleep(random.uniform(0.01, 0.03 * 2 ** min(attempt, 4)))  # noqa: S311 - jitter
+            except StaleItem as e:
+                if e.index >= first_counter:
+                    raise LimitReached(plan.counters[e.index - first_counter], e.current) from e
+                # Only the checkout's own state is useful to the caller; an event that
+                # already exists means the change it belongs to was made already.
+                raise StaleItem(e.current if e.index == 0 else None) from e
         # A transaction returns no attributes: the new state is the plan applied locally.
         return applied(checkout, plan)
 
-    def _transact_transition(self, checkout: Checkout, request: dict[str, Any], event: dict[str, Any]) -> None:
-        self.transact([
-            {
-                "Update": {
-                    "TableName": self.table,
-                    "Key": checkout_key(checkout.id),
-                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-                    **request,
-                }
-            },
-            {
+    def _transact_transition(
+        self, checkout: Checkout, request: dict[str, Any], event: dict[str, Any] | None, counters: list[dict[str, Any]]
+    ) -> None:
+        items: list[dict[str, Any]] = [{
+            "Update": {
+                "TableName": self.table,
+                "Key": checkout_key(checkout.id),
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                **request,
+            }
+        }]
+        if event is not None:
+            items.append({
                 "Put": {
                     "TableName": self.table,
                     "Item": to_item(event),
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
-            },
-        ])
+            })
+        self.transact(items + counters)
+
+    def _counter_update(self, merchant_id: str, change: CounterChange) -> dict[str, Any]:
+        """One promotion counter's Update, under the named clauses its condition asks for."""
+        adds = [f"#{attr} :{attr}" for attr, delta in (("claimed", change.claimed), ("redeemed", change.redeemed)) if delta]
+        clauses: dict[str, str] = {}
+        if change.condition in (COUNT_WITHIN_LIMIT, COUNT_RESERVABLE):
+            if change.customer is None:
+                clauses["code_exists"] = "attribute_exists(#claimed)"
+                clauses["within_limit"] = "(attribute_not_exists(#usage_limit) OR #claimed < #usage_limit)"
+            else:
+                clauses["customer_within_limit"] = "(attribute_not_exists(#claimed) OR #claimed < :customer_limit)"
+        if change.condition == COUNT_RESERVABLE:
+            clauses["active"] = "#active = :true"
+            clauses["started"] = "(attribute_not_exists(#valid_from_s) OR #valid_from_s <= :now)"
+            clauses["not_ended"] = "(attribute_not_exists(#valid_until_s) OR #valid_until_s > :now)"
+        expressions = " ".join(adds + list(clauses.values()))
+        names = {f"#{n}": n for n in ("claimed", "redeemed", "usage_limit", "active", "valid_from_s", "valid_until_s")}
+        values = {":claimed": {"N": str(change.claimed)}, ":redeemed": {"N": str(change.redeemed)},
+                  ":customer_limit": {"N": str(change.customer_limit or 0)}, ":true": {"BOOL": True},
+                  ":now": {"N": str(change.at_s)}}
+        update: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": {"pk": {"S": promotion_pk(merchant_id, change.code)},
+                    "sk": {"S": "PROMO" if change.customer is None else f"CUSTOMER#{change.customer}"}},
+            "UpdateExpression": "ADD " + ", ".join(adds),
+            "ExpressionAttributeNames": {k: v for k, v in names.items() if re.search(rf"{k}\b", expressions)},
+            "ExpressionAttributeValues": {k: v for k, v in values.items() if re.search(rf"{k}\b", expressions)},
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        if clauses:
+            update["ConditionExpression"] = " AND ".join(clauses.values())
+        return {"Update": update}
 
     def list_checkouts(self, merchant_id: str, limit: int, after: Checkout | None) -> tuple[list[Checkout], bool]:
         """Newest first, from the merchant index (eventually consistent: a listing, not a decision)."""
@@ -477,8 +587,13 @@ def _update_request(
 
 @lru_cache(maxsize=1)
 def dynamodb_client() -> Any:
-    """One client per container. The endpoint comes from AWS_ENDPOINT_URL_DYNAMODB (boto3's own)."""
-    return boto3.client(
+    """One client per container. The endpoint comes from AWS_ENDPOINT_URL_DYNAMODB (boto3's own).
+
+    Made with botocore directly: the same client boto3 would give, without importing boto3.
+    """
+    import botocore.session
+
+    return botocore.session.get_session().create_client(
         "dynamodb",
         config=Config(
             connect_timeout=2,

@@ -27,9 +27,11 @@ LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
 CREATE_FIELDS = frozenset({
     "line_items", "currency", "customer", "collect_shipping_address", "success_url",
     "cancel_url", "client_reference_id", "metadata", "locale", "expires_in",
-    "payment_method_types",
+    "payment_method_types", "allow_promotion_codes", "promotion_code",
 })
-LINE_ITEM_FIELDS = frozenset({"name", "unit_amount", "quantity", "description", "image_url", "product_id"})
+LINE_ITEM_FIELDS = frozenset({"name", "unit_amount", "quantity", "description", "image_url", "product_id", "shipping"})
+# What PATCH may change while a checkout is open (everything else is fixed at create).
+UPDATE_FIELDS = frozenset({"customer", "metadata", "line_items", "client_reference_id", "promotion_code"})
 CUSTOMER_FIELDS = frozenset({"name", "email", "phone"})
 
 
@@ -46,6 +48,8 @@ class CheckoutDraft:
     locale: str
     expires_in_s: int
     payment_method_types: list[str]
+    allow_promotion_codes: bool = False
+    promotion_code: str | None = None
 
     @property
     def amount_total(self) -> int:
@@ -154,6 +158,9 @@ def _line_items(value: Any) -> list[LineItem]:
         unit_amount = obj["unit_amount"]
         if isinstance(unit_amount, bool) or not isinstance(unit_amount, int) or not 0 <= unit_amount <= MAX_UNIT_AMOUNT:
             raise InvalidRequest(f"{p}.unit_amount must be a non-negative integer in minor units", f"{p}.unit_amount")
+        shipping = obj.get("shipping")
+        if shipping is not None and not isinstance(shipping, bool):
+            raise InvalidRequest(f"{p}.shipping must be a boolean", f"{p}.shipping")
         items.append(LineItem(
             name=_string(obj["name"], f"{p}.name", 200),
             unit_amount=unit_amount,
@@ -161,8 +168,50 @@ def _line_items(value: Any) -> list[LineItem]:
             description=_string(obj["description"], f"{p}.description", 500) if obj.get("description") is not None else None,
             image_url=_https_url(obj["image_url"], f"{p}.image_url") if obj.get("image_url") is not None else None,
             product_id=_string(obj["product_id"], f"{p}.product_id", 100) if obj.get("product_id") is not None else None,
+            shipping=True if shipping else None,
         ))
     return items
+
+
+def promotion_code(value: Any) -> str:
+    """A code as a merchant passes it: its shape only (whether it exists is the store's to say)."""
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_-]{3,40}", value.strip()):
+        raise InvalidRequest("promotion_code must be 3–40 characters of A–Z, 0–9, _ and -", "promotion_code")
+    return value.strip().upper()
+
+
+def _check_total(line_items: list[LineItem]) -> None:
+    total = sum(item.amount for item in line_items)
+    if total <= 0:
+        raise Unprocessable("the total of line_items must be greater than 0", "line_items", code="amount_too_small")
+    if total > MAX_TOTAL:
+        raise Unprocessable("the total of line_items is too large", "line_items", code="amount_too_large")
+
+
+def update_checkout(body: Any) -> dict[str, Any]:
+    """A PATCH body -> the changes it asks for, validated as at create (pure).
+
+    ``null`` clears customer, metadata, client_reference_id and promotion_code.
+    """
+    obj = _object(body, "body")
+    for key in obj:
+        if key not in UPDATE_FIELDS:
+            detail = "cannot be changed after the checkout is created" if key in CREATE_FIELDS else "unknown parameter"
+            raise InvalidRequest(f"{key}: {detail}", key, code="parameter_unknown")
+    changes: dict[str, Any] = {}
+    if "line_items" in obj:
+        changes["line_items"] = _line_items(obj["line_items"])
+        _check_total(changes["line_items"])
+    if "customer" in obj:
+        changes["customer"] = customer(obj["customer"]) if obj["customer"] is not None else {}
+    if "client_reference_id" in obj:
+        reference = obj["client_reference_id"]
+        changes["client_reference_id"] = _string(reference, "client_reference_id", 200) if reference is not None else None
+    if "metadata" in obj:
+        changes["metadata"] = metadata(obj["metadata"]) if obj["metadata"] is not None else {}
+    if "promotion_code" in obj:
+        changes["promotion_code"] = promotion_code(obj["promotion_code"]) if obj["promotion_code"] is not None else None
+    return changes
 
 
 def customer(value: Any) -> dict[str, str]:
@@ -248,6 +297,11 @@ def create_checkout(
             if method not in methods:
                 methods.append(method)
 
+    allow_codes = obj.get("allow_promotion_codes", False)
+    if not isinstance(allow_codes, bool):
+        raise InvalidRequest("allow_promotion_codes must be a boolean", "allow_promotion_codes")
+    code = promotion_code(obj["promotion_code"]) if obj.get("promotion_code") is not None else None
+
     draft = CheckoutDraft(
         line_items=line_items,
         currency=currency,
@@ -260,9 +314,8 @@ def create_checkout(
         locale=locale,
         expires_in_s=expires_in,
         payment_method_types=methods,
+        allow_promotion_codes=allow_codes,
+        promotion_code=code,
     )
-    if draft.amount_total <= 0:
-        raise Unprocessable("the total of line_items must be greater than 0", "line_items", code="amount_too_small")
-    if draft.amount_total > MAX_TOTAL:
-        raise Unprocessable("the total of line_items is too large", "line_items", code="amount_too_large")
+    _check_total(draft.line_items)
     return draft

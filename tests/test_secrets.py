@@ -21,15 +21,17 @@ def key_in_ssm(moto_endpoint, monkeypatch):
 
 
 def test_the_key_is_read_from_ssm_once_per_container(key_in_ssm, monkeypatch):
-    calls = []
-    real_client = boto3.client
+    import botocore.session
 
-    def counting_client(service, *args, **kwargs):
-        client = real_client(service, *args, **kwargs)
+    calls = []
+    real_create = botocore.session.Session.create_client
+
+    def counting_client(self, service, *args, **kwargs):
+        client = real_create(self, service, *args, **kwargs)
         client.meta.events.register("before-call.ssm.GetParameter", lambda **kw: calls.append(1))
         return client
 
-    monkeypatch.setattr(boto3, "client", counting_client)
+    monkeypatch.setattr(botocore.session.Session, "create_client", counting_client)
     tokens = [secretbox.encrypt(f"secret {i}") for i in range(5)]
     assert [secretbox.decrypt(t) for t in tokens] == [f"secret {i}" for i in range(5)]
     assert Fernet(key_in_ssm.encode()).decrypt(tokens[0].encode()) == b"secret 0"

@@ -188,3 +188,20 @@ def test_secrets_are_not_stored_in_plain_text(any_db, fake_dns):
     dump = json.dumps(any_db.client.scan(TableName=any_db.table)["Items"])
     assert api_key not in dump and secret not in dump and secret.removeprefix("whsec_") not in dump
     assert merchants.get(any_db, "m-secret").webhook_secret() == secret
+
+
+@pytest.mark.parametrize("value,attr", [
+    ("홍길동", {"S": "홍길동"}), ("", {"S": ""}), (29000, {"N": "29000"}), (0, {"N": "0"}), (-5, {"N": "-5"}),
+    (True, {"BOOL": True}), (False, {"BOOL": False}), (None, {"NULL": True}),
+    ({"a": 1, "b": None}, {"M": {"a": {"N": "1"}}}), ([1, "x"], {"L": [{"N": "1"}, {"S": "x"}]}),
+    ({"nested": {"list": [{"k": "v"}]}}, {"M": {"nested": {"M": {"list": {"L": [{"M": {"k": {"S": "v"}}}]}}}}}),
+])
+def test_attribute_values_round_trip(value, attr):
+    assert store.to_attr(value) == attr
+    expected = {k: v for k, v in value.items() if v is not None} if isinstance(value, dict) else value
+    assert store.from_attr(attr) == expected
+
+
+def test_floats_never_reach_the_table():
+    with pytest.raises(TypeError):
+        store.to_attr({"amount": 19.99})

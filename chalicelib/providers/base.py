@@ -12,7 +12,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Mapping
 
-from ..domain import Checkout
+from ..discounts import charge_lines
+from ..domain import Checkout, LineItem
 from ..errors import Unprocessable
 
 # What a provider can say about a payment, whatever its own words. An adapter
@@ -53,6 +54,14 @@ class RefundNotSupported(Unprocessable):
 
 @dataclass
 class SessionRequest:
+    """One attempt to pay ``checkout``.
+
+    ``line_items`` and ``amount_total`` are what the provider is asked to charge: the
+    checkout's lines with any promotion discount allocated over them (they add up to
+    ``amount_total`` exactly, in minor units). Adapters send these, never the
+    checkout's own undiscounted lines.
+    """
+
     checkout: Checkout
     attempt_id: str
     method: str
@@ -61,6 +70,19 @@ class SessionRequest:
     cancel_url: str
     notify_url: str
     bank: str | None = None
+    line_items: list[LineItem] | None = None
+    amount_total: int = -1
+
+    def __post_init__(self) -> None:
+        if self.line_items is None:
+            checkout = self.checkout
+            self.line_items = charge_lines(checkout.line_items, checkout.promotion, checkout.amount_discount)
+        if self.amount_total < 0:
+            self.amount_total = self.checkout.amount_total
+
+    @property
+    def lines(self) -> list[LineItem]:
+        return self.line_items or []
 
 
 @dataclass

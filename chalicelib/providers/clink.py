@@ -118,7 +118,7 @@ def session_request(request: base.SessionRequest) -> dict[str, Any]:
         # Clink needs customerId or customerEmail; we never have a Clink customer id.
         raise base.ProviderRejected("clink needs the shopper's email")
     items = []
-    for item in checkout.line_items:
+    for item in request.lines:
         price: dict[str, Any] = {
             "name": item.name,
             "unitAmount": money.to_major(item.unit_amount, currency),
@@ -129,7 +129,7 @@ def session_request(request: base.SessionRequest) -> dict[str, Any]:
             price["imageUrl"] = item.image_url
         items.append(price)
     return {
-        "originalAmount": money.to_major(checkout.amount_total, currency),
+        "originalAmount": money.to_major(request.amount_total, currency),
         "originalCurrency": currency,
         "customerEmail": email,
         "merchantReferenceId": checkout.id,

@@ -123,7 +123,7 @@ def create_session_body(request: base.SessionRequest) -> dict[str, Any]:
     checkout = request.checkout
     currency = checkout.currency
     items: list[dict[str, Any]] = []
-    for item in checkout.line_items:
+    for item in request.lines:
         entry: dict[str, Any] = {
             "name": item.name,
             "price": to_provider_amount(item.unit_amount, currency),
@@ -145,7 +145,7 @@ def create_session_body(request: base.SessionRequest) -> dict[str, Any]:
         "platform": PLATFORM,
         "platformOrderId": checkout.id,
         "items": items,
-        "totalAmount": to_provider_amount(checkout.amount_total, currency),
+        "totalAmount": to_provider_amount(request.amount_total, currency),
         "currency": currency,
         "returnUrl": request.return_url,
         "cancelUrl": request.cancel_url,

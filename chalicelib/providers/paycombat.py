@@ -203,7 +203,7 @@ def payment_request_body(request: base.SessionRequest) -> dict[str, Any]:
     if person.get("phone"):
         info["customer_phone"] = e164_phone(person["phone"], country)
     return {
-        "amount": amount_to_provider(checkout.amount_total, checkout.currency),
+        "amount": amount_to_provider(request.amount_total, checkout.currency),
         "currency": checkout.currency,
         "country_code": country,
         "description": checkout.id,

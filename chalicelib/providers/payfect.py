@@ -70,7 +70,7 @@ def checkout_request(request: base.SessionRequest) -> dict[str, Any]:
         raise base.ProviderRejected(f"payfect does not offer {request.method}")
     code = currency.lower()
     items = []
-    for item in checkout.line_items:
+    for item in request.lines:
         product: dict[str, Any] = {"name": item.name}
         if item.description:
             product["description"] = item.description

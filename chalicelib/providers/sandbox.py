@@ -66,7 +66,7 @@ class Adapter(base.Provider):
             "id": session_id,
             "merchant_id": self.merchant_id,
             "checkout_id": checkout.id,
-            "amount": checkout.amount_total,
+            "amount": request.amount_total,
             "currency": checkout.currency,
             "method": request.method,
             "status": "open",
