@@ -132,6 +132,14 @@ def _log(kind: str, started: float, status: int) -> None:
     logs.end(status, round((time.monotonic() - started) * 1000))
 
 
+def _locale_of(request: Any) -> str:
+    """The shopper's language for an error page: ?lang=, else the submitted form's lang field."""
+    requested = (request.query_params or {}).get("lang")
+    if requested is None and request.method == "POST":
+        requested = (form_data(request).get("lang") or [None])[0]
+    return i18n.pick_locale(requested, "ko")
+
+
 def make_views(app: Any) -> tuple[Callable[..., Any], Callable[..., Any]]:
     """The two route decorators, bound to the Chalice app whose current request they read."""
 
@@ -159,7 +167,7 @@ def make_views(app: Any) -> tuple[Callable[..., Any], Callable[..., Any]]:
         def wrapper(*args: Any, **kwargs: Any) -> Response:
             started = _begin(app, handler, kwargs)
             request = app.current_request
-            locale = i18n.pick_locale((request.query_params or {}).get("lang"), "ko")
+            locale = _locale_of(request)
             try:
                 response = to_response(handler(*args, **kwargs))
             except CheckoutError as e:

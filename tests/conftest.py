@@ -37,6 +37,9 @@ from tools.dynamodb_local import DynamoDBLocal, MotoServer, free_port  # noqa: E
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
+# The security suite's figures table: a plugin, so its summary hook runs on the xdist controller too.
+pytest_plugins = ["tests.security.figures"]
+
 
 # --- engines ------------------------------------------------------------------------
 

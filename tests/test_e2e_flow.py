@@ -158,3 +158,12 @@ def test_pay_later_by_virtual_account_waits_then_completes(any_db, receiver, liv
     read = requests.get(f"{live_server.url}/api/checkouts/{checkout['id']}", headers=merchant.headers, timeout=10).json()
     assert read["status"] == "complete" and read["payment"]["method"] == "virtual_account"
     assert [e["type"] for e in receiver.verified(merchant.webhook_secret)] == ["checkout.completed"]
+
+
+def test_an_error_page_after_an_english_form_is_in_english(db, live_server, site):
+    merchant = create_merchant(db)
+    checkout = create_checkout(live_server.url, merchant.api_key, site.url, locale="en")
+    from tests.flow import GOOD_FORM
+
+    response = requests.post(checkout["url"], data={**GOOD_FORM, "csrf_token": "bad", "lang": "en"}, timeout=10)
+    assert response.status_code == 403 and 'lang="en"' in response.text
