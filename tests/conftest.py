@@ -260,6 +260,24 @@ def checkout_body(**overrides: Any) -> dict[str, Any]:
 
 
 @pytest.fixture
+def kc_fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """KoreaCheckout's contract-enforcing fake, with the app pointed at it."""
+    from tests.providers.fake_koreacheckout import FakeKoreaCheckout
+
+    provider = FakeKoreaCheckout()
+    monkeypatch.setenv("KOREACHECKOUT_API_BASE", provider.url)
+    yield provider
+    provider.close()
+
+
+@pytest.fixture
+def kc_merchant(db: store.Store, receiver: WebhookReceiver, kc_fake: Any) -> MerchantHandle:
+    from tests.providers.fake_koreacheckout import credentials
+
+    return create_merchant(db, receiver.url, provider="koreacheckout", credentials=credentials(kc_fake))
+
+
+@pytest.fixture
 def client() -> Any:
     from chalice.test import Client
 

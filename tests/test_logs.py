@@ -9,7 +9,7 @@ import requests
 from chalicelib import logs
 from tests.conftest import create_merchant
 from tests.flow import GOOD_FORM
-from tests.providers.fake_koreacheckout import FakeKoreaCheckout, complete_payment, credentials
+from tests.providers.fake_koreacheckout import complete_payment, credentials
 
 
 @pytest.fixture
@@ -26,17 +26,9 @@ def captured():
     root.setLevel(level)
 
 
-@pytest.fixture
-def fake(monkeypatch):
-    provider = FakeKoreaCheckout()
-    monkeypatch.setenv("KOREACHECKOUT_API_BASE", provider.url)
-    yield provider
-    provider.close()
-
-
-def test_a_whole_flow_logs_no_secret_and_no_shopper_data(db, receiver, live_server, fake, captured):
-    merchant = create_merchant(db, receiver.url, provider="koreacheckout", credentials=credentials(fake))
-    checkout = complete_payment(live_server.url, fake, merchant.id, merchant.api_key,
+def test_a_whole_flow_logs_no_secret_and_no_shopper_data(db, receiver, live_server, kc_fake, captured):
+    merchant = create_merchant(db, receiver.url, provider="koreacheckout", credentials=credentials(kc_fake))
+    checkout = complete_payment(live_server.url, kc_fake, merchant.id, merchant.api_key,
                                 customer={"name": "홍길동", "email": "gildong@example.com", "phone": "010-1234-5678"})
     requests.get(f"{live_server.url}/c/{checkout['id']}/return", allow_redirects=False, timeout=10)
     requests.get(f"{live_server.url}/api/checkouts/{checkout['id']}", headers={"x-api-key": merchant.api_key}, timeout=10)
@@ -45,8 +37,8 @@ def test_a_whole_flow_logs_no_secret_and_no_shopper_data(db, receiver, live_serv
     assert text, "nothing was logged"
     forbidden = {
         "API key": merchant.api_key, "API key body": merchant.api_key.split("_", 2)[2],
-        "webhook secret": merchant.webhook_secret, "provider API key": fake.api_key,
-        "provider webhook secret": fake.webhook_secret,
+        "webhook secret": merchant.webhook_secret, "provider API key": kc_fake.api_key,
+        "provider webhook secret": kc_fake.webhook_secret,
         "email": GOOD_FORM["email"], "customer email": "gildong@example.com",
         "phone": GOOD_FORM["phone"], "phone digits": GOOD_FORM["phone"].replace("-", ""), "phone intl": "+82-10-1234-5678",
         "address": GOOD_FORM["address1"], "address detail": GOOD_FORM["address2"], "postal code": f'"{GOOD_FORM["postal_code"]}"',

@@ -3,7 +3,7 @@ the one merchant event each refund makes."""
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -14,7 +14,7 @@ from chalicelib.errors import InvalidRequest, StateConflict, Unprocessable
 from chalicelib.refunds import parse_request
 from tests import flow
 from tests.conftest import create_merchant
-from tests.providers.fake_koreacheckout import FakeKoreaCheckout, complete_payment, credentials, start_payment
+from tests.providers.fake_koreacheckout import complete_payment, start_payment
 
 # --- the state machine, pure ------------------------------------------------------------
 
@@ -106,20 +106,7 @@ def test_a_bad_refund_body_is_400_naming_the_field(raw, param):
     assert raised.value.http_status == 400 and raised.value.param == param
 
 
-# --- over HTTP against KoreaCheckout's fake ---------------------------------------------
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeKoreaCheckout]:
-    provider = FakeKoreaCheckout()
-    monkeypatch.setenv("KOREACHECKOUT_API_BASE", provider.url)
-    yield provider
-    provider.close()
-
-
-@pytest.fixture
-def kc_merchant(db, receiver, fake):
-    return create_merchant(db, receiver.url, provider="koreacheckout", credentials=credentials(fake))
-
+# --- over HTTP against KoreaCheckout's kc_fake ---------------------------------------------
 
 def refund(app_url: str, merchant: Any, checkout_id: str, body: Any = None, raw: bytes | None = None) -> requests.Response:
     data = raw if raw is not None else (json.dumps(body, ensure_ascii=False).encode() if body is not None else b"")
@@ -137,10 +124,10 @@ def error_of(response: requests.Response) -> dict[str, Any]:
     return dict(body["error"])
 
 
-def test_a_partial_then_a_full_refund(db, live_server, fake, kc_merchant, receiver):
+def test_a_partial_then_a_full_refund(db, live_server, kc_fake, kc_merchant, receiver):
     app = live_server.url
-    checkout = complete_payment(app, fake, kc_merchant.id, kc_merchant.api_key)
-    session_id = fake.session_for(checkout["id"])["sessionId"]
+    checkout = complete_payment(app, kc_fake, kc_merchant.id, kc_merchant.api_key)
+    session_id = kc_fake.session_for(checkout["id"])["sessionId"]
 
     partial = refund(app, kc_merchant, checkout["id"], {"amount": 5000, "reason": "고객 요청 환불"})
     assert partial.status_code == 201, partial.text
@@ -149,17 +136,17 @@ def test_a_partial_then_a_full_refund(db, live_server, fake, kc_merchant, receiv
     assert (body["amount"], body["currency"], body["reason"]) == (5000, "KRW", "고객 요청 환불")
     assert body["provider"] == "koreacheckout" and body["provider_refund_id"].startswith("ref_")
     assert body["checkout"]["status"] == "partially_refunded" and body["checkout"]["amount_refunded"] == 5000
-    assert fake.refund_requests[0] == {"sessionId": session_id, "refundId": body["provider_refund_id"],
+    assert kc_fake.refund_requests[0] == {"sessionId": session_id, "refundId": body["provider_refund_id"],
                                        "amount": 5000, "reason": "고객 요청 환불", "notify_customer": True}
 
     full = refund(app, kc_merchant, checkout["id"])  # no body: what remains
     assert full.status_code == 201, full.text
     assert full.json()["amount"] == 17000 and full.json()["reason"] is None
-    assert fake.refund_requests[1]["amount"] == 17000
+    assert kc_fake.refund_requests[1]["amount"] == 17000
 
     now = read(app, kc_merchant, checkout["id"])
     assert now["status"] == "refunded" and now["amount_refunded"] == 22000
-    assert fake.sessions[session_id]["status"] == "refunded"
+    assert kc_fake.sessions[session_id]["status"] == "refunded"
     events = receiver.verified(kc_merchant.webhook_secret)
     assert [e["type"] for e in events] == ["checkout.completed", "checkout.refunded", "checkout.refunded"]
     assert [(e["data"]["status"], e["data"]["amount_refunded"]) for e in events[1:]] == [
@@ -168,30 +155,30 @@ def test_a_partial_then_a_full_refund(db, live_server, fake, kc_merchant, receiv
 
     again = refund(app, kc_merchant, checkout["id"], {"amount": 1})
     assert again.status_code == 409 and error_of(again)["code"] == "checkout_state_conflict"
-    assert len(fake.refund_requests) == 2 and len(receiver.deliveries) == 3
+    assert len(kc_fake.refund_requests) == 2 and len(receiver.deliveries) == 3
 
 
-def test_refunding_more_than_remains_is_422_and_reaches_nobody(db, live_server, fake, kc_merchant, receiver):
+def test_refunding_more_than_remains_is_422_and_reaches_nobody(db, live_server, kc_fake, kc_merchant, receiver):
     app = live_server.url
-    checkout = complete_payment(app, fake, kc_merchant.id, kc_merchant.api_key)
+    checkout = complete_payment(app, kc_fake, kc_merchant.id, kc_merchant.api_key)
     assert refund(app, kc_merchant, checkout["id"], {"amount": 5000}).status_code == 201
     over = refund(app, kc_merchant, checkout["id"], {"amount": 17001})
     assert over.status_code == 422
     error = error_of(over)
     assert error["code"] == "refund_exceeds_remaining" and error["param"] == "amount" and "17000" in error["message"]
-    assert len(fake.refund_requests) == 1
+    assert len(kc_fake.refund_requests) == 1
     assert read(app, kc_merchant, checkout["id"])["amount_refunded"] == 5000
     assert len(receiver.deliveries) == 2
 
 
-def test_a_checkout_that_is_not_paid_cannot_be_refunded(db, live_server, fake, kc_merchant, receiver):
+def test_a_checkout_that_is_not_paid_cannot_be_refunded(db, live_server, kc_fake, kc_merchant, receiver):
     app = live_server.url
     open_checkout = flow.create_checkout(app, kc_merchant.api_key, "https://shop.example")
     response = refund(app, kc_merchant, open_checkout["id"], {"amount": 100})
     assert response.status_code == 409 and error_of(response)["code"] == "checkout_state_conflict"
-    processing, _ = start_payment(app, fake, kc_merchant.api_key)
+    processing, _ = start_payment(app, kc_fake, kc_merchant.api_key)
     assert refund(app, kc_merchant, processing["id"]).status_code == 409
-    assert fake.refund_requests == [] and receiver.deliveries == []
+    assert kc_fake.refund_requests == [] and receiver.deliveries == []
 
 
 def test_a_sandbox_checkout_has_no_refund_api(db, live_server, receiver):
@@ -210,11 +197,11 @@ def test_a_sandbox_checkout_has_no_refund_api(db, live_server, receiver):
     assert [e["type"] for e in receiver.verified(merchant.webhook_secret)] == ["checkout.completed"]
 
 
-def test_a_refund_the_provider_refuses_records_nothing(db, live_server, fake, kc_merchant, receiver):
+def test_a_refund_the_provider_refuses_records_nothing(db, live_server, kc_fake, kc_merchant, receiver):
     app = live_server.url
-    checkout = complete_payment(app, fake, kc_merchant.id, kc_merchant.api_key)
-    session_id = fake.session_for(checkout["id"])["sessionId"]
-    fake.sessions[session_id]["refunded"] = 22000  # refunded in KoreaCheckout's dashboard meanwhile
+    checkout = complete_payment(app, kc_fake, kc_merchant.id, kc_merchant.api_key)
+    session_id = kc_fake.session_for(checkout["id"])["sessionId"]
+    kc_fake.sessions[session_id]["refunded"] = 22000  # refunded in KoreaCheckout's dashboard meanwhile
     response = refund(app, kc_merchant, checkout["id"], {"amount": 1000})
     assert response.status_code == 422 and error_of(response)["code"] == "refund_rejected"
     assert "koreacheckout" not in response.text.lower()
@@ -222,22 +209,22 @@ def test_a_refund_the_provider_refuses_records_nothing(db, live_server, fake, kc
     assert len(receiver.deliveries) == 1
 
 
-def test_a_refund_the_provider_does_not_confirm_is_502_and_is_not_repeated(db, live_server, fake, kc_merchant, receiver):
+def test_a_refund_the_provider_does_not_confirm_is_502_and_is_not_repeated(db, live_server, kc_fake, kc_merchant, receiver):
     app = live_server.url
-    checkout = complete_payment(app, fake, kc_merchant.id, kc_merchant.api_key)
-    session_id = fake.session_for(checkout["id"])["sessionId"]
-    fake.faults = ["500"]
+    checkout = complete_payment(app, kc_fake, kc_merchant.id, kc_merchant.api_key)
+    session_id = kc_fake.session_for(checkout["id"])["sessionId"]
+    kc_fake.faults = ["500"]
     response = refund(app, kc_merchant, checkout["id"], {"amount": 1000})
     assert response.status_code == 502 and error_of(response)["code"] == "provider_error"
-    refund_calls = [r for r in fake.requests if r.path == f"/api/checkout/session/{session_id}/refund"]
+    refund_calls = [r for r in kc_fake.requests if r.path == f"/api/checkout/session/{session_id}/refund"]
     assert len(refund_calls) == 1  # no idempotency key at KoreaCheckout: never sent twice
     assert read(app, kc_merchant, checkout["id"])["status"] == "complete"
     assert len(receiver.deliveries) == 1
 
 
-def test_refund_requests_are_checked_before_anything_happens(db, live_server, fake, kc_merchant, receiver):
+def test_refund_requests_are_checked_before_anything_happens(db, live_server, kc_fake, kc_merchant, receiver):
     app = live_server.url
-    checkout = complete_payment(app, fake, kc_merchant.id, kc_merchant.api_key)
+    checkout = complete_payment(app, kc_fake, kc_merchant.id, kc_merchant.api_key)
     for raw, param in [(b'{"amount": "5000"}', "amount"), (b'{"amount": 0}', "amount"), (b'{"amonut": 5}', "amonut")]:
         response = refund(app, kc_merchant, checkout["id"], raw=raw)
         assert response.status_code == 400 and error_of(response)["param"] == param
@@ -247,7 +234,7 @@ def test_refund_requests_are_checked_before_anything_happens(db, live_server, fa
     anonymous = requests.post(f"{app}/api/checkouts/{checkout['id']}/refunds", data=b"{}", timeout=10,
                               headers={"content-type": "application/json"})
     assert anonymous.status_code == 401
-    assert fake.refund_requests == [] and len(receiver.deliveries) == 1
+    assert kc_fake.refund_requests == [] and len(receiver.deliveries) == 1
 
 
 def test_a_new_checkout_reports_nothing_refunded(db, live_server, kc_merchant):

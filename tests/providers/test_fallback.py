@@ -4,7 +4,7 @@ refuses the request (4xx) nobody else is asked."""
 from __future__ import annotations
 
 import time
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -16,17 +16,9 @@ from tests.providers.harness import Reply, Request
 from tools.dynamodb_local import free_port
 
 
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeKoreaCheckout]:
-    provider = FakeKoreaCheckout()
-    monkeypatch.setenv("KOREACHECKOUT_API_BASE", provider.url)
-    yield provider
-    provider.close()
-
-
-def _merchant(db, receiver, fake: FakeKoreaCheckout, **overrides: Any):
+def _merchant(db, receiver, kc_fake: FakeKoreaCheckout, **overrides: Any):
     return create_merchant(db, receiver.url, provider="koreacheckout", fallback_provider="sandbox",
-                           credentials=credentials(fake), **overrides)
+                           credentials=credentials(kc_fake), **overrides)
 
 
 def _read(app_url: str, merchant, checkout_id: str) -> dict[str, Any]:
@@ -41,13 +33,13 @@ def _sandbox_sessions(db) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("failure", ["stall", "500", "refused"])
-def test_a_failing_primary_falls_back_to_the_sandbox(db, live_server, fake, receiver, monkeypatch, failure):
+def test_a_failing_primary_falls_back_to_the_sandbox(db, live_server, kc_fake, receiver, monkeypatch, failure):
     if failure == "refused":
         # Nothing listens on this port: the connection is refused. (Settings are read at the first request.)
         monkeypatch.setenv("KOREACHECKOUT_API_BASE", f"http://127.0.0.1:{free_port()}")
     else:
-        fake.faults = [failure]
-    merchant = _merchant(db, receiver, fake)
+        kc_fake.faults = [failure]
+    merchant = _merchant(db, receiver, kc_fake)
     checkout = flow.create_checkout(live_server.url, merchant.api_key, "https://shop.example")
     assert checkout["provider"] == "koreacheckout"
 
@@ -61,7 +53,7 @@ def test_a_failing_primary_falls_back_to_the_sandbox(db, live_server, fake, rece
         assert location.startswith(f"{live_server.url}/sandbox/sbx_")
         read = _read(live_server.url, merchant, checkout["id"])
         assert read["provider"] == "sandbox" and read["status"] == "processing"
-        assert fake.creates == 0
+        assert kc_fake.creates == 0
 
         # The sandbox takes the payment through to the end, like any provider.
         approved = flow.sandbox_action(browser, location, "approve")
@@ -86,12 +78,12 @@ class RefusingFake(FakeKoreaCheckout):
 
 @pytest.mark.parametrize("refusal", ["wrong_key", "validation"])
 def test_a_4xx_from_the_primary_does_not_fall_back(db, live_server, receiver, monkeypatch, refusal):
-    fake: FakeKoreaCheckout = RefusingFake() if refusal == "validation" else FakeKoreaCheckout(api_key="sk_test_other")
-    monkeypatch.setenv("KOREACHECKOUT_API_BASE", fake.url)
+    kc_fake: FakeKoreaCheckout = RefusingFake() if refusal == "validation" else FakeKoreaCheckout(api_key="sk_test_other")
+    monkeypatch.setenv("KOREACHECKOUT_API_BASE", kc_fake.url)
     try:
         merchant = create_merchant(db, receiver.url, provider="koreacheckout", fallback_provider="sandbox",
-                                   credentials={"api_key": "sk_test_kc_merchant", "webhook_secret": fake.webhook_secret}
-                                   if refusal == "wrong_key" else credentials(fake), locale="en")
+                                   credentials={"api_key": "sk_test_kc_merchant", "webhook_secret": kc_fake.webhook_secret}
+                                   if refusal == "wrong_key" else credentials(kc_fake), locale="en")
         checkout = flow.create_checkout(live_server.url, merchant.api_key, "https://shop.example")
         with requests.Session() as browser:
             failed = flow.submit_form(browser, checkout["url"])
@@ -100,16 +92,16 @@ def test_a_4xx_from_the_primary_does_not_fall_back(db, live_server, receiver, mo
         read = _read(live_server.url, merchant, checkout["id"])
         assert read["status"] == "open" and read["provider"] == "koreacheckout"
         assert _sandbox_sessions(db) == []
-        assert len([r for r in fake.requests if r.path == "/api/checkout/create-session"]) == 1
+        assert len([r for r in kc_fake.requests if r.path == "/api/checkout/create-session"]) == 1
         assert receiver.deliveries == []
     finally:
-        fake.close()
+        kc_fake.close()
 
 
-def test_without_a_fallback_a_failing_primary_is_a_502(db, live_server, fake, receiver):
-    merchant = create_merchant(db, receiver.url, provider="koreacheckout", credentials=credentials(fake), locale="en")
+def test_without_a_fallback_a_failing_primary_is_a_502(db, live_server, kc_fake, receiver):
+    merchant = create_merchant(db, receiver.url, provider="koreacheckout", credentials=credentials(kc_fake), locale="en")
     checkout = flow.create_checkout(live_server.url, merchant.api_key, "https://shop.example")
-    fake.faults = ["500"]
+    kc_fake.faults = ["500"]
     with requests.Session() as browser:
         failed = flow.submit_form(browser, checkout["url"])
     assert failed.status_code == 502

@@ -3,15 +3,13 @@ or created twice, the checkout stays open, and trying again works."""
 from __future__ import annotations
 
 import time
-from typing import Iterator
 
 import pytest
 import requests
 
 from chalicelib import i18n
 from tests import flow
-from tests.conftest import create_merchant
-from tests.providers.fake_koreacheckout import FakeKoreaCheckout, credentials, start_payment
+from tests.providers.fake_koreacheckout import start_payment
 
 CREATE_PATH = "/api/checkout/create-session"
 SHOPPER_BUDGET_S = 14.0
@@ -24,19 +22,6 @@ FAULTS = {
     "stall": ["stall"],          # no answer for 15 s: our read timeout (10 s) gives up first
     "garbage": ["garbage"],      # 200 with an HTML body
 }
-
-
-@pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeKoreaCheckout]:
-    provider = FakeKoreaCheckout()
-    monkeypatch.setenv("KOREACHECKOUT_API_BASE", provider.url)
-    yield provider
-    provider.close()
-
-
-@pytest.fixture
-def kc_merchant(db, receiver, fake):
-    return create_merchant(db, receiver.url, provider="koreacheckout", credentials=credentials(fake))
 
 
 def _timed_submit(browser: requests.Session, checkout_url: str) -> tuple[requests.Response, float]:
@@ -52,9 +37,9 @@ def _status(app_url: str, merchant, checkout_id: str) -> str:
 
 
 @pytest.mark.parametrize("fault", sorted(FAULTS))
-def test_a_provider_fault_shows_the_form_again_and_a_retry_succeeds(db, live_server, fake, kc_merchant, receiver, fault):
+def test_a_provider_fault_shows_the_form_again_and_a_retry_succeeds(db, live_server, kc_fake, kc_merchant, receiver, fault):
     checkout = flow.create_checkout(live_server.url, kc_merchant.api_key, "https://shop.example", locale="en")
-    fake.faults = list(FAULTS[fault])
+    kc_fake.faults = list(FAULTS[fault])
     with requests.Session() as browser:
         failed, elapsed = _timed_submit(browser, checkout["url"])
         assert failed.status_code == 502
@@ -62,22 +47,22 @@ def test_a_provider_fault_shows_the_form_again_and_a_retry_succeeds(db, live_ser
         assert "The payment provider did not respond. Nothing was charged. Please try again." in failed.text
         assert 'name="csrf_token"' in failed.text and "홍길동" in failed.text  # the form, with what was typed
         assert _status(live_server.url, kc_merchant, checkout["id"]) == "open"
-        assert fake.creates == 0
+        assert kc_fake.creates == 0
 
         retried, _ = _timed_submit(browser, checkout["url"])
     assert retried.status_code == 303
-    session = fake.session_for(checkout["id"])
-    assert retried.headers["location"] == f"{fake.url}/checkout/{session['sessionId']}"
+    session = kc_fake.session_for(checkout["id"])
+    assert retried.headers["location"] == f"{kc_fake.url}/checkout/{session['sessionId']}"
     assert _status(live_server.url, kc_merchant, checkout["id"]) == "processing"
-    # One session, made once: every create request the fake saw is a fault we injected, or the one that worked.
-    assert list(fake.creates_by_attempt.values()) == [1]
-    assert len([r for r in fake.requests if r.path == CREATE_PATH]) == len(FAULTS[fault]) + 1
+    # One session, made once: every create request the kc_fake saw is a fault we injected, or the one that worked.
+    assert list(kc_fake.creates_by_attempt.values()) == [1]
+    assert len([r for r in kc_fake.requests if r.path == CREATE_PATH]) == len(FAULTS[fault]) + 1
     assert receiver.deliveries == []
 
 
-def test_the_fault_page_speaks_korean_to_a_korean_shopper(db, live_server, fake, kc_merchant):
+def test_the_fault_page_speaks_korean_to_a_korean_shopper(db, live_server, kc_fake, kc_merchant):
     checkout = flow.create_checkout(live_server.url, kc_merchant.api_key, "https://shop.example", locale="ko")
-    fake.faults = ["500"]
+    kc_fake.faults = ["500"]
     with requests.Session() as browser:
         failed, _ = _timed_submit(browser, checkout["url"])
     assert failed.status_code == 502
@@ -86,10 +71,10 @@ def test_the_fault_page_speaks_korean_to_a_korean_shopper(db, live_server, fake,
     assert _status(live_server.url, kc_merchant, checkout["id"]) == "open"
 
 
-def test_a_read_fault_on_return_keeps_the_checkout_and_sends_the_shopper_to_the_page(db, live_server, fake, kc_merchant):
-    checkout, session_id = start_payment(live_server.url, fake, kc_merchant.api_key)
-    fake.pay(session_id)
-    fake.faults = ["garbage"]  # a 2xx is not retried: its body is judged after
+def test_a_read_fault_on_return_keeps_the_checkout_and_sends_the_shopper_to_the_page(db, live_server, kc_fake, kc_merchant):
+    checkout, session_id = start_payment(live_server.url, kc_fake, kc_merchant.api_key)
+    kc_fake.pay(session_id)
+    kc_fake.faults = ["garbage"]  # a 2xx is not retried: its body is judged after
     back = requests.get(f"{live_server.url}/c/{checkout['id']}/return", allow_redirects=False, timeout=20)
     assert back.status_code == 303 and back.headers["location"] == checkout["url"]
     assert _status(live_server.url, kc_merchant, checkout["id"]) == "processing"
