@@ -40,9 +40,11 @@ class MerchantSite:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 site.visits.append(self.path)
-                body = b"<!doctype html><title>Thanks</title><h1>Thank you</h1>"
+                # A small but accessible page: the browser tests run axe on where the shopper lands.
+                body = ("<!doctype html><html lang=ko><meta charset=utf-8><link rel=icon href='data:,'>"
+                        "<title>Shop</title><main><h1>주문해 주셔서 감사합니다</h1></main></html>").encode()
                 self.send_response(200)
-                self.send_header("content-type", "text/html")
+                self.send_header("content-type", "text/html; charset=utf-8")
                 self.send_header("content-length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -76,15 +78,16 @@ def create_checkout(base: str, api_key: str, site_url: str, **overrides: Any) ->
     return result
 
 
-def submit_form(session: requests.Session, checkout_url: str, **fields: str) -> requests.Response:
+def submit_form(session: requests.Session, checkout_url: str, follow: bool = False, **fields: str) -> requests.Response:
+    """Fill the checkout form like a browser without JavaScript (``follow``: go where it leads)."""
     page = session.get(checkout_url, timeout=10)
     assert page.status_code == 200, page.text[:500]
     form = {**GOOD_FORM, **fields, "csrf_token": csrf_token(page.text)}
-    return session.post(checkout_url, data=form, allow_redirects=False, timeout=20)
+    return session.post(checkout_url, data=form, allow_redirects=follow, timeout=30)
 
 
-def sandbox_action(session: requests.Session, sandbox_url: str, action: str) -> requests.Response:
+def sandbox_action(session: requests.Session, sandbox_url: str, action: str, follow: bool = False) -> requests.Response:
     page = session.get(sandbox_url, timeout=10)
     assert page.status_code == 200, page.text[:500]
     return session.post(sandbox_url, data={"csrf_token": csrf_token(page.text), "action": action},
-                        allow_redirects=False, timeout=20)
+                        allow_redirects=follow, timeout=30)

@@ -8,9 +8,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Callable, Iterator
 from urllib.parse import urlsplit
@@ -18,8 +16,9 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from tests import flow
 from tests.conftest import IN_CI, LiveServer, MerchantHandle, checkout_body
-from tools.dynamodb_local import free_port
+from tests.flow import MerchantSite
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -225,36 +224,6 @@ def browsing(browsing_factory: Callable[..., Browsing], live_server: LiveServer)
 
 # --- the merchant's own site ------------------------------------------------------------
 
-class MerchantSite:
-    """The merchant's success and cancel pages, on a local port (127.0.0.1 is an allowed host)."""
-
-    def __init__(self) -> None:
-        self.visits: list[str] = []
-        site = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                site.visits.append(self.path)
-                body = ("<!doctype html><html lang=ko><meta charset=utf-8><link rel=icon href='data:,'>"
-                        "<title>Shop</title><main><h1>주문해 주셔서 감사합니다</h1></main></html>").encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def shop() -> Iterator[MerchantSite]:
     site = MerchantSite()
@@ -281,30 +250,13 @@ def new_checkout(live_server: LiveServer, merchant: MerchantHandle, shop: Mercha
 
 # --- the shopper's journey over plain HTTP, to reach a state quickly --------------------
 
-_CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-GOOD_FORM = {
-    "name": "홍길동", "email": "gildong@example.com", "phone": "010-1234-5678",
-    "postal_code": "06236", "address1": "서울 강남구 테헤란로 152", "address_jibun": "서울 강남구 역삼동 737",
-    "address2": "10층", "payment_method": "card", "agree": "1",
-}
-
-
 def submit_over_http(checkout_url: str, **fields: str) -> requests.Response:
     """Fill the checkout form like a browser without JavaScript; returns the final response."""
-    session = requests.Session()
-    page = session.get(checkout_url, timeout=10)
-    token = _CSRF_RE.search(page.text)
-    assert token, page.text[:500]
-    return session.post(checkout_url, data={**GOOD_FORM, **fields, "csrf_token": token.group(1)}, timeout=30)
+    return flow.submit_form(requests.Session(), checkout_url, follow=True, **fields)
 
 
 def sandbox_over_http(sandbox_url: str, action: str) -> requests.Response:
-    session = requests.Session()
-    page = session.get(sandbox_url, timeout=10)
-    token = _CSRF_RE.search(page.text)
-    assert token, page.text[:500]
-    return session.post(sandbox_url, data={"csrf_token": token.group(1), "action": action}, timeout=30)
+    return flow.sandbox_action(requests.Session(), sandbox_url, action, follow=True)
 
 
 # --- Daum/Kakao Postcode, served by the test --------------------------------------------
