@@ -1,7 +1,7 @@
 """Routes only: parse the request, call one function in chalicelib, return."""
 from chalice import Chalice, Response
 
-from chalicelib import checkouts, lifecycle_routes, merchants, pages, payments, refunds, sandbox_site, wallets, web
+from chalicelib import checkouts, lifecycle_routes, merchants, pages, payments, promotion_routes, refunds, sandbox_site, wallets, web
 from chalicelib.config import settings
 from chalicelib.errors import NotFound, ServiceUnavailable
 from chalicelib.logs import configure_logging
@@ -10,6 +10,7 @@ from chalicelib.store import get_store
 
 app = Chalice(app_name="hosted-checkout")
 app.register_blueprint(lifecycle_routes.bp)
+app.register_blueprint(promotion_routes.bp)
 configure_logging(app)
 api_view, page_view = web.make_views(app)
 FORM = ["application/x-www-form-urlencoded"]
@@ -118,7 +119,7 @@ def static(name):
 def sandbox_page(session_id):
     if not settings().sandbox_enabled:
         raise NotFound("The sandbox is off.")
-    return sandbox_site.page(get_store(), _base(), session_id, _query().get("lang", "en"))
+    return sandbox_site.page(get_store(), _base(), session_id, _query().get("lang"))
 
 
 @app.route("/sandbox/{session_id}", methods=["POST"], content_types=FORM)

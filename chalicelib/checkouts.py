@@ -171,8 +171,8 @@ def update(store: Store, merchant: Merchant, checkout_id: str, body: Any, base: 
     """
     from . import discounts, promotions
 
-    requested = validation.update_checkout(body)
     checkout = get_owned(store, merchant, checkout_id)
+    requested = validation.update_checkout(body)
     for _ in range(8):
         now = clock.now_s()
         changes = {k: v for k, v in requested.items() if k != "promotion_code"}

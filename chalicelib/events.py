@@ -41,7 +41,10 @@ def transition(store: Store, merchant: Merchant, checkout: Checkout, plan: Trans
         )
     updated = store.apply(checkout, plan, event)
     if event is not None:
-        deliver(store, merchant, event, first=True)
+        try:
+            deliver(store, merchant, event, first=True)
+        except Exception:  # noqa: BLE001 - the change is made; the schedule delivers the event
+            log.exception("first delivery of %s not recorded; the retry schedule will send it", event["id"])
     return updated
 
 

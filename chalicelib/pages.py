@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
-from . import csrf, domain, i18n, money, payments, providers, shopper_form
+from . import csrf, discounts, domain, i18n, money, payments, promotions, providers, shopper_form
 from .domain import Checkout
 from .errors import Forbidden, FormInvalid, ProviderFailed, StateConflict
 from .merchants import DEFAULT_BUTTON_RADIUS, MAX_BUTTON_RADIUS, Merchant
@@ -117,6 +117,9 @@ def _context(checkout: Checkout, merchant: Merchant, base: str, locale: str) -> 
             for i in checkout.line_items
         ],
         "total": fmt(checkout.amount_total),
+        "subtotal": fmt(checkout.amount_subtotal),
+        "discount": fmt(checkout.amount_discount) if checkout.amount_discount else None,
+        "promotion_code": checkout.promotion["code"] if checkout.promotion else None,
         # The pay button's amount is the symbol form in both languages: ₩29,000 결제하기 / Pay ₩29,000.
         "pay_label": t("pay", amount=money.format_amount(checkout.amount_total, checkout.currency, "en")),
         "page_url": f"{base}/c/{checkout.id}",
@@ -140,6 +143,8 @@ def _form_page(
     errors: Mapping[str, str] | None = None,
     notice: str | None = None,
     status: int = 200,
+    refused: discounts.PromotionRefused | None = None,
+    code_typed: str = "",
 ) -> Html:
     context = _context(checkout, merchant, base, locale)
     if values is None:
@@ -154,8 +159,41 @@ def _form_page(
         csrf_token=csrf.issue(checkout.id),
         methods=checkout.payment_method_types,
         banks=shopper_form.VIRTUAL_ACCOUNT_BANKS,
+        # The code form carries what the shopper has typed so far, so applying a code loses nothing.
+        carried={k: v for k, v in values.items() if v and k in shopper_form.FIELDS},
+        code_typed=code_typed,
+        promo_error=_refusal_text(refused, checkout, locale) if refused else None,
     )
+    if context["promo_error"] is None and context["errors"].get("promotion_code"):
+        context["promo_error"] = context["t"](context["errors"]["promotion_code"])
     return render("checkout.html", context, status=status, form_action=_form_actions(checkout, merchant, base))
+
+
+def _refusal_text(refused: discounts.PromotionRefused, checkout: Checkout, locale: str) -> str:
+    amount = refused.details.get("minimum_amount")
+    minimum = money.format_amount(int(amount), checkout.currency, locale) if amount is not None else ""
+    return i18n.translator(locale)(refused.code, minimum=minimum)
+
+
+def _promotion(
+    store: Store, checkout: Checkout, merchant: Merchant, base: str, locale: str, form: Mapping[str, list[str]], action: str
+) -> Html:
+    """The code form: apply the typed code, or take the applied one off; the page again, values kept."""
+    values = shopper_form.values_from(form)
+    typed = (form.get("promotion_code") or [""])[0].strip()[:60]
+    if action == "apply" and not typed:
+        return _form_page(checkout, merchant, base, locale, values, {"promotion_code": "required"}, status=422)
+    try:
+        if action == "remove":
+            checkout = promotions.remove_code(store, checkout)
+            notice = "code_removed"
+        else:
+            checkout = promotions.apply_code(store, checkout, typed, values.get("email") or None)
+            notice = "code_applied"
+    except discounts.PromotionRefused as e:
+        return _form_page(checkout, merchant, base, locale, values, {"promotion_code": e.code}, status=422,
+                          refused=e, code_typed=typed)
+    return _form_page(checkout, merchant, base, locale, values, notice=notice)
 
 
 def _state_page(checkout: Checkout, merchant: Merchant, base: str, locale: str, view: str) -> Html:
@@ -199,10 +237,18 @@ def submit(store: Store, base: str, checkout_id: str, form: Mapping[str, list[st
         raise Forbidden("The form expired; reload the page.", code="csrf_failed")
     locale = i18n.pick_locale(query.get("lang") or (form.get("lang") or [""])[0], checkout.locale)
     page = f"{base}/c/{checkout.id}"
+    action = (form.get("promo_action") or [""])[0]
     try:
+        if action in ("apply", "remove"):
+            return _promotion(store, checkout, merchant, base, locale, form, action)
         return Redirect(payments.submit(store, checkout, merchant, form, base))
     except FormInvalid as e:
         return _form_page(checkout, merchant, base, locale, shopper_form.values_from(form), e.errors, status=422)
+    except discounts.PromotionRefused as e:
+        # The code ran out (or ended) between the page and the submit: say so on the code, charge nothing.
+        fresh = payments.load(store, checkout.id)
+        return _form_page(fresh, merchant, base, locale, shopper_form.values_from(form), {"promotion_code": e.code},
+                          status=422, refused=e)
     except ProviderFailed:
         fresh = payments.load(store, checkout.id)
         return _form_page(fresh, merchant, base, locale, shopper_form.values_from(form),

@@ -162,17 +162,22 @@ def _create_session(
                 break
             continue
         logs.note(provider=name, outcome="sent_to_provider")
-        store.update(
-            f"CHECKOUT#{checkout.id}",
-            "CHECKOUT",
-            {
-                "attempt.provider_session_id": session.session_id,
-                "attempt.redirect_url": session.redirect_url,
-                "attempt.provider": name,
-                "provider": name,
-            },
-            conditions={"attempt.id": attempt.id},
-        )
+        try:
+            store.update(
+                f"CHECKOUT#{checkout.id}",
+                "CHECKOUT",
+                {
+                    "attempt.provider_session_id": session.session_id,
+                    "attempt.redirect_url": session.redirect_url,
+                    "attempt.provider": name,
+                    "provider": name,
+                },
+                conditions={"attempt.id": attempt.id},
+            )
+        except StaleItem as e:
+            # The attempt was released meanwhile (it looked abandoned): its session is an
+            # orphan the shopper never saw, and the checkout's current state decides.
+            raise StateConflict("The payment attempt ended; please try again.") from e
         return session.redirect_url
     # Nothing was created anywhere: the checkout is open again for another try.
     plan = domain.plan_release(checkout, attempt.id, False, "provider_error", clock.now_s())
@@ -189,11 +194,33 @@ def _create_session(
 def confirm(store: Store, checkout: Checkout, merchant: Merchant, base: str) -> Checkout:
     """Ask the provider about the current attempt and settle what it says (return route)."""
     attempt = checkout.attempt
-    if checkout.status in domain.PAID_STATUSES or attempt is None or not attempt.provider_session_id:
+    if checkout.status in domain.PAID_STATUSES or attempt is None:
         return checkout
+    if not attempt.provider_session_id:
+        return _release_abandoned(store, checkout, merchant, base)
     adapter = providers.build(attempt.provider, merchant.id, merchant.credentials(), base)
     payment = adapter.read_session(attempt.provider_session_id)
     return settle(store, checkout, merchant, attempt.provider, payment, base)
+
+
+def _release_abandoned(store: Store, checkout: Checkout, merchant: Merchant, base: str) -> Checkout:
+    """Open the checkout again when its attempt lost its Lambda between the provider's create and our write.
+
+    Such an attempt has no provider page, so the page can only say "confirming" and
+    offer the return route; without this the shopper could not try again until the
+    checkout expired. A payment on that lost session still completes the checkout
+    through its notification.
+    """
+    attempt, now = checkout.attempt, clock.now_s()
+    if attempt is None or attempt.redirect_url or now - attempt.created_at_s < STALE_ATTEMPT_S:
+        return checkout
+    plan = domain.plan_release(checkout, attempt.id, False, "attempt_abandoned", now)
+    if plan is None:
+        return checkout
+    try:
+        return transition(store, merchant, checkout, plan, base)
+    except StaleItem as e:
+        return _reload(store, checkout, e)
 
 
 def abandon(store: Store, checkout: Checkout, merchant: Merchant, base: str) -> Checkout:
@@ -240,11 +267,14 @@ def settle(
             ), now, over_limit=over_limit)
         elif payment.status == pb.PENDING and current_attempt and checkout.attempt is not None:
             if checkout.attempt.pending != payment.pending:
-                store.update(
-                    f"CHECKOUT#{checkout.id}", "CHECKOUT",
-                    {"attempt.pending": payment.pending or {}},
-                    conditions={"attempt.id": checkout.attempt.id},
-                )
+                try:
+                    store.update(
+                        f"CHECKOUT#{checkout.id}", "CHECKOUT",
+                        {"attempt.pending": payment.pending or {}},
+                        conditions={"attempt.id": checkout.attempt.id},
+                    )
+                except StaleItem:
+                    pass  # the attempt moved on meanwhile; its new state is what the reload shows
                 return load(store, checkout.id)
             return checkout
         elif payment.status in (pb.FAILED, pb.EXPIRED, pb.CANCELLED) and current_attempt and checkout.attempt is not None:
@@ -262,7 +292,8 @@ def settle(
             over_limit = True
         except StaleItem as e:
             checkout = _reload(store, checkout, e)
-    return checkout
+    # Acknowledging what we could not write would stop the provider from sending it again.
+    raise ServiceUnavailable("the checkout kept changing while this payment was applied; retry")
 
 
 def _flag_mismatch(store: Store, checkout: Checkout, provider: str, payment: pb.ProviderPayment) -> Checkout:
@@ -283,6 +314,20 @@ def _flag_mismatch(store: Store, checkout: Checkout, provider: str, payment: pb.
 
 # --- notifications -----------------------------------------------------------------
 
+def verify_notification(adapter: pb.Provider, headers: Mapping[str, str], body: bytes, now_s: int) -> pb.Notification:
+    """The adapter's verification, where anything it trips over in hostile input is a refusal.
+
+    Headers and body are the sender's to choose (a non-ASCII signature, a timestamp
+    of superscript digits): an adapter that fails to read them has not verified
+    them, and the answer is 400, never a 500 inviting the same request again.
+    """
+    try:
+        return adapter.verify_notification(headers, body, now_s)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as e:
+        log.warning("%s could not read a notification: %s", adapter.name, type(e).__name__)
+        raise NotificationRejected("the notification could not be verified") from e
+
+
 def handle_notification(
     store: Store, provider: str, merchant_id: str, headers: Mapping[str, str], body: bytes, base: str
 ) -> dict[str, object]:
@@ -293,7 +338,7 @@ def handle_notification(
     if merchant is None or provider not in (merchant.provider, merchant.fallback_provider):
         raise NotFound("No such notification endpoint.")
     adapter = providers.build(provider, merchant.id, merchant.credentials(), base)
-    note = adapter.verify_notification(headers, body, clock.now_s())
+    note = verify_notification(adapter, headers, body, clock.now_s())
     session_id = note.session_id
     if not session_id and note.checkout_id and ids.looks_like("chk", note.checkout_id):
         # Some providers name only our reference: the session is the one we recorded.

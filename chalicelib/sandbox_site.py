@@ -41,8 +41,9 @@ def _session(store: Store, session_id: str) -> dict[str, Any]:
     return record
 
 
-def page(store: Store, base: str, session_id: str, locale: str) -> Html:
+def page(store: Store, base: str, session_id: str, lang: str | None) -> Html:
     record = _session(store, session_id)
+    locale = i18n.pick_locale(lang, "en")
     t = i18n.translator(locale)
     return render("sandbox.html", {
         "t": t, "locale": locale, "base": base,

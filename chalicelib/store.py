@@ -333,9 +333,11 @@ class Store:
         raise AlreadyExists(existing)
 
     def apply(self, checkout: Checkout, plan: Transition, event: dict[str, Any] | None = None) -> Checkout:
-        """Apply a planned transition as one conditional write (with its event, atomically).
+        """Apply a planned transition as one conditional write (with its event and its
+        promotion-code counters, atomically: one TransactWriteItems).
 
-        Raises StaleItem when the checkout is no longer at (from_status, from_version).
+        Raises StaleItem when the checkout is no longer at (from_status, from_version),
+        LimitReached when a promotion counter's condition failed (nothing was written).
         """
         set_fields = dict(plan.set_fields)
         set_fields["status"] = plan.to_status
@@ -358,7 +360,8 @@ class Store:
                 break
             except TransactionConflict as e:
                 # Many shoppers on one code: its item is in another transaction right now.
-                if attempt == _CONFLICT_RETRIES - 1:
+                # (Without counters the caller re-reads the checkout and plans again.)
+                if not counters or attempt == _CONFLICT_RETRIES - 1:
                     raise StaleItem(None) from e
                 time.sleep(random.uniform(0.01, 0.03 * 2 ** min(attempt, 4)))  # noqa: S311 - jitter
             except StaleItem as e:

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import money
+from .discounts import normalize_code
 from .domain import PAYMENT_METHODS, LineItem
 from .errors import InvalidRequest, Unprocessable
 
@@ -175,9 +176,10 @@ def _line_items(value: Any) -> list[LineItem]:
 
 def promotion_code(value: Any) -> str:
     """A code as a merchant passes it: its shape only (whether it exists is the store's to say)."""
-    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z0-9_-]{3,40}", value.strip()):
+    code = normalize_code(value)
+    if code is None:
         raise InvalidRequest("promotion_code must be 3–40 characters of A–Z, 0–9, _ and -", "promotion_code")
-    return value.strip().upper()
+    return code
 
 
 def _check_total(line_items: list[LineItem]) -> None:

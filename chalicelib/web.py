@@ -136,7 +136,7 @@ def _locale_of(request: Any) -> str:
     """The shopper's language for an error page: ?lang=, else the submitted form's lang field."""
     requested = (request.query_params or {}).get("lang")
     if requested is None and request.method == "POST":
-        requested = (form_data(request).get("lang") or [None])[0]
+        requested = next(iter(form_data(request).get("lang") or []), None)
     return i18n.pick_locale(requested, "ko")
 
 
@@ -152,9 +152,9 @@ def make_views(app: Any) -> tuple[Callable[..., Any], Callable[..., Any]]:
             except CheckoutError as e:
                 logs.note(outcome=e.code)
                 response = to_response(Json(e.to_dict(), e.http_status))
-            except Exception:
-                log.exception("unhandled error in %s", handler.__name__)
-                response = to_response(Json(INTERNAL_ERROR, 500))
+            except Exception as e:  # noqa: BLE001 - the one place any error becomes a response; logged there
+                status = _server_error(handler.__name__, e)
+                response = to_response(Json(UNAVAILABLE if status == 503 else INTERNAL_ERROR, status))
             _log(handler.__name__, started, response.status_code)
             return response
 
@@ -174,9 +174,9 @@ def make_views(app: Any) -> tuple[Callable[..., Any], Callable[..., Any]]:
                 logs.note(outcome=e.code)
                 kind = {404: "not_found", 403: "csrf"}.get(e.http_status, "error")
                 response = to_response(error_page(e.http_status, kind, locale, public_base(request)))
-            except Exception:
-                log.exception("unhandled error in %s", handler.__name__)
-                response = to_response(error_page(500, "error", locale, public_base(request)))
+            except Exception as e:  # noqa: BLE001 - the one place any error becomes a response; logged there
+                status = _server_error(handler.__name__, e)
+                response = to_response(error_page(status, "error", locale, public_base(request)))
             _log(handler.__name__, started, response.status_code)
             return response
 
@@ -186,6 +186,33 @@ def make_views(app: Any) -> tuple[Callable[..., Any], Callable[..., Any]]:
 
 
 INTERNAL_ERROR = {"error": {"code": "internal_error", "message": "Something went wrong on our side; nothing was changed. Retry later."}}
+UNAVAILABLE = {"error": {"code": "service_unavailable", "message": "The service is briefly overloaded. Retry in a moment."}}
+
+# DynamoDB saying "not now" once botocore's own retries are spent: the request may simply
+# be repeated, so it is a 503 (the contract's status for it), not a 500 that reads as a bug.
+_TRANSIENT_CODES = frozenset({
+    "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+    "TransactionConflictException", "TransactionInProgressException", "InternalServerError", "ServiceUnavailable",
+})
+
+
+def _server_error(handler: str, error: Exception) -> int:
+    """Log an exception no CheckoutError described; 503 when the table was only unavailable, else 500."""
+    transient = False
+    if type(error).__module__.startswith("botocore"):
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        if isinstance(error, ClientError):
+            status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            transient = error.response.get("Error", {}).get("Code") in _TRANSIENT_CODES or status >= 500
+        else:
+            transient = isinstance(error, BotoCoreError)
+    if transient:
+        log.warning("the table was unavailable in %s: %s", handler, type(error).__name__)
+        logs.note(outcome="service_unavailable")
+        return 503
+    log.exception("unhandled error in %s", handler)
+    return 500
 
 
 def error_page(status: int, kind: str, locale: str, base: str) -> Html:

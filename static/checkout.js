@@ -1,7 +1,8 @@
 /* Hosted checkout. Every page works without this file; it only adds (see docs/script-inventory.json):
    on the form, the Daum/Kakao address search loaded on demand, light checks before the
    server's (never instead), focus on the error summary, the bank for virtual accounts and one
-   submit per click; on the waiting pages, status polling that moves on by itself. */
+   submit per click, typed values kept when a promotion code is applied; on the waiting pages,
+   status polling that moves on by itself. */
 (function () {
   "use strict";
   // Newer builds come from kakaocdn as kakao.Postcode; the daumcdn URL serves daum.Postcode.
@@ -225,8 +226,24 @@
     schedule();
   }
 
+  // The promotion code's own form takes along what is typed in the main one, so nothing is lost.
+  function carry(promo, form) {
+    function own(name) { return name === "csrf_token" || name === "lang"; }
+    promo.addEventListener("submit", function () {
+      [].slice.call(promo.querySelectorAll("input[type=hidden]")).forEach(function (n) { if (!own(n.name)) { n.remove(); } });
+      new FormData(form).forEach(function (value, name) {
+        if (own(name)) { return; }
+        var copy = make("input");
+        copy.type = "hidden"; copy.name = name; copy.value = value;
+        promo.appendChild(copy);
+      });
+    });
+  }
+
   var form = q(d, "[data-checkout-form]");
   var status = q(d, "[data-status-url]");
+  var promo = q(d, "[data-promo-form]");
   if (form) { enhanceForm(form); }
+  if (promo && form) { carry(promo, form); }
   if (status && window.fetch) { watchStatus(status); }
 })();

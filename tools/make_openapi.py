@@ -40,6 +40,7 @@ LINE_ITEM_IN = {
         "description": {"type": ["string", "null"], "maxLength": 500},
         "image_url": {"type": ["string", "null"], "format": "uri", "pattern": "^https://"},
         "product_id": {"type": ["string", "null"], "maxLength": 100},
+        "shipping": {"type": ["boolean", "null"], "description": "a shipping charge (free_shipping codes take it to 0)"},
     },
 }
 CUSTOMER_IN = {
@@ -64,13 +65,53 @@ CHECKOUT_FIELDS_IN = {
     "expires_in": {"type": "integer", "minimum": 1800, "maximum": 604800},
     "payment_method_types": {"type": "array", "minItems": 1, "items": {"enum": METHODS}},
 }
+CODE_IN = {"type": "string", "pattern": "^[A-Za-z0-9_-]{3,40}$", "description": "case-insensitive", "examples": ["WELCOME10"]}
+PROMOTION_FIELDS_IN = {
+    "allow_promotion_codes": {"type": "boolean", "description": "show a code field on the page (default false)"},
+    "promotion_code": {**CODE_IN, "description": "a code of yours to pre-apply"},
+}
 CREATE_CHECKOUT = {
     "type": "object", "additionalProperties": False, "required": ["line_items", "currency", "success_url", "cancel_url"],
-    "properties": CHECKOUT_FIELDS_IN,
+    "properties": {**CHECKOUT_FIELDS_IN, **PROMOTION_FIELDS_IN},
     "examples": [{
         "line_items": [{"name": "유기농 녹차", "unit_amount": 29000, "quantity": 1}], "currency": "KRW",
         "success_url": "https://shop.example/thanks?c={CHECKOUT_ID}", "cancel_url": "https://shop.example/cart",
     }],
+}
+
+CREATE_PAYMENT_LINK = {**CREATE_CHECKOUT, "properties": CHECKOUT_FIELDS_IN}
+UPDATE_CHECKOUT = {
+    "type": "object", "additionalProperties": False,
+    "description": "Only while the checkout is open; null clears a field (promotion_code: null removes the code).",
+    "properties": {
+        "line_items": CHECKOUT_FIELDS_IN["line_items"],
+        "customer": {"oneOf": [CUSTOMER_IN, {"type": "null"}]},
+        "client_reference_id": CHECKOUT_FIELDS_IN["client_reference_id"],
+        "metadata": CHECKOUT_FIELDS_IN["metadata"],
+        "promotion_code": {"oneOf": [CODE_IN, {"type": "null"}]},
+    },
+    "examples": [{"line_items": [{"name": "유기농 녹차", "unit_amount": 29000, "quantity": 2}], "metadata": {"cart": "v2"}}],
+}
+PROMOTION_TYPES = ["percentage", "fixed_amount", "free_shipping", "product_specific"]
+CREATE_PROMOTION_CODE = {
+    "type": "object", "additionalProperties": False, "required": ["code", "type"],
+    "properties": {
+        "code": CODE_IN,
+        "type": {"enum": PROMOTION_TYPES},
+        "value": {"type": ["integer", "null"], "minimum": 1,
+                  "description": "percent (1–100) or minor units, as type (or value_type) says; none for free_shipping"},
+        "value_type": {"enum": ["percentage", "fixed_amount", None], "description": "product_specific only"},
+        "currency": {"type": ["string", "null"], "description": "required for an amount off and with minimum_order_amount"},
+        "product_ids": {"type": ["array", "null"], "items": {"type": "string", "minLength": 1, "maxLength": 100},
+                        "minItems": 1, "maxItems": 100},
+        "valid_from": {"type": ["string", "null"], "format": "date-time"},
+        "valid_until": {"type": ["string", "null"], "format": "date-time"},
+        "minimum_order_amount": {"type": ["integer", "null"], "minimum": 1, "description": "minor units, before discount"},
+        "usage_limit": {"type": ["integer", "null"], "minimum": 1},
+        "usage_limit_per_customer": {"type": ["integer", "null"], "minimum": 1, "description": "per customer email"},
+        "active": {"type": "boolean"},
+    },
+    "examples": [{"code": "WELCOME10", "type": "percentage", "value": 10, "usage_limit": 1000, "usage_limit_per_customer": 1}],
 }
 
 SCHEMAS: dict[str, Any] = {
@@ -103,7 +144,13 @@ SCHEMAS: dict[str, Any] = {
             "object": {"const": "checkout"},
             "url": {"type": "string"},
             "status": {"enum": STATUSES},
-            "amount_total": {"type": "integer"},
+            "amount_total": {"type": "integer", "description": "amount_subtotal - amount_discount: what the shopper pays"},
+            "amount_subtotal": {"type": "integer", "description": "the lines' sum, before discount"},
+            "amount_discount": {"type": "integer"},
+            "promotion_code": {"type": ["string", "null"]},
+            "allow_promotion_codes": {"type": "boolean"},
+            "promotion_over_limit": {"type": "boolean", "description": "paid after its reserved use was given back, "
+                                     "when the code had run out: honoured, not counted"},
             "amount_refunded": {"type": "integer"},
             "currency": {"type": "string"},
             "line_items": {"type": "array", "items": ref("LineItem")},
@@ -162,6 +209,28 @@ SCHEMAS: dict[str, Any] = {
                        "url": {"type": "string"}, "active": {"type": "boolean"},
                        "created_at": {"type": "string"}, "template": {"type": "object"}},
     },
+    "PromotionCode": {
+        "type": "object",
+        "required": ["object", "code", "type", "value", "currency", "product_ids", "valid_from", "valid_until",
+                     "minimum_order_amount", "usage_limit", "usage_limit_per_customer", "active", "times_redeemed",
+                     "created_at"],
+        "properties": {
+            "object": {"const": "promotion_code"}, "code": {"type": "string"}, "type": {"enum": PROMOTION_TYPES},
+            "value": {"type": ["integer", "null"]}, "value_type": {"enum": ["percentage", "fixed_amount", None]},
+            "currency": {"type": ["string", "null"]}, "product_ids": {"type": "array", "items": {"type": "string"}},
+            "valid_from": {"type": ["string", "null"]}, "valid_until": {"type": ["string", "null"]},
+            "minimum_order_amount": {"type": ["integer", "null"]}, "usage_limit": {"type": ["integer", "null"]},
+            "usage_limit_per_customer": {"type": ["integer", "null"]}, "active": {"type": "boolean"},
+            "times_redeemed": {"type": "integer", "minimum": 0},
+            "reserved": {"type": "integer", "minimum": 0, "description": "uses held by checkouts at a provider now"},
+            "created_at": {"type": "string", "format": "date-time"},
+        },
+    },
+    "PromotionCodeList": {
+        "type": "object", "required": ["object", "data", "has_more"],
+        "properties": {"object": {"const": "list"}, "data": {"type": "array", "items": ref("PromotionCode")},
+                       "has_more": {"type": "boolean"}},
+    },
     "Balance": {
         "type": "object", "required": ["object", "available"],
         "properties": {
@@ -175,6 +244,7 @@ SCHEMAS: dict[str, Any] = {
 }
 
 CHECKOUT_ID = {"name": "checkout_id", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 100}}
+CODE = {"name": "code", "in": "path", "required": True, "schema": {"type": "string", "maxLength": 100}}
 AUTH_ERRORS = (400, 401, 404)
 
 
@@ -208,6 +278,13 @@ def document() -> dict[str, Any]:
             "/api/checkouts/{checkout_id}": {
                 "get": {"operationId": "getCheckout", "parameters": [CHECKOUT_ID],
                         "responses": {**ok(200, ref("Checkout"), "The checkout"), **errors(*AUTH_ERRORS, 503)}},
+                "patch": {
+                    "operationId": "updateCheckout", "parameters": [CHECKOUT_ID],
+                    "description": "While open: one conditional write; the total and discount are computed again. "
+                                   "409 in any other status (processing included).",
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": UPDATE_CHECKOUT}}},
+                    "responses": {**ok(200, ref("Checkout"), "Updated"), **errors(*AUTH_ERRORS, 409, 422, 503)},
+                },
             },
             "/api/checkouts/{checkout_id}/cancel": {
                 "post": {"operationId": "cancelCheckout", "parameters": [CHECKOUT_ID],
@@ -240,7 +317,7 @@ def document() -> dict[str, Any]:
             "/api/payment-links": {
                 "post": {
                     "operationId": "createPaymentLink",
-                    "requestBody": {"required": True, "content": {"application/json": {"schema": CREATE_CHECKOUT}}},
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": CREATE_PAYMENT_LINK}}},
                     "responses": {**ok(201, ref("PaymentLink"), "Created"), **errors(400, 401, 422, 503)},
                 },
             },
@@ -257,6 +334,32 @@ def document() -> dict[str, Any]:
                         "type": "object", "additionalProperties": False, "required": ["active"],
                         "properties": {"active": {"type": "boolean"}}}}}},
                     "responses": {**ok(200, ref("PaymentLink"), "Updated"), **errors(*AUTH_ERRORS, 503)},
+                },
+            },
+            "/api/promotion-codes": {
+                "post": {
+                    "operationId": "createPromotionCode",
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": CREATE_PROMOTION_CODE}}},
+                    "responses": {**ok(201, ref("PromotionCode"), "Created"), **errors(400, 401, 409, 503)},
+                },
+                "get": {
+                    "operationId": "listPromotionCodes",
+                    "parameters": [
+                        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+                        {"name": "starting_after", "in": "query", "schema": {"type": "string"}},
+                    ],
+                    "responses": {**ok(200, ref("PromotionCodeList"), "In code order"), **errors(400, 401, 503)},
+                },
+            },
+            "/api/promotion-codes/{code}": {
+                "get": {"operationId": "getPromotionCode", "parameters": [CODE],
+                        "responses": {**ok(200, ref("PromotionCode"), "The code"), **errors(*AUTH_ERRORS, 503)}},
+                "post": {
+                    "operationId": "updatePromotionCode", "parameters": [CODE],
+                    "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                        "type": "object", "additionalProperties": False, "required": ["active"],
+                        "properties": {"active": {"type": "boolean"}}}}}},
+                    "responses": {**ok(200, ref("PromotionCode"), "Updated"), **errors(*AUTH_ERRORS, 503)},
                 },
             },
             "/api/balance": {

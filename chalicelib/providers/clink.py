@@ -208,7 +208,7 @@ def verify_event(headers: Mapping[str, str], body: bytes, api_key: str, now_ms: 
     if not api_key or not hmac.compare_digest(sent_key.encode(), api_key.encode()):
         raise NotificationRejected("the X-API-KEY header is not the merchant's Clink key")
     raw_ts = (lower.get(TIMESTAMP_HEADER) or "").strip()
-    if not raw_ts.isdigit():
+    if not (raw_ts.isascii() and raw_ts.isdigit()):
         raise NotificationRejected("missing or malformed X-Timestamp header")
     if abs(now_ms - int(raw_ts)) > TOLERANCE_MS:
         raise NotificationRejected("the X-Timestamp is more than 5 minutes from now")

@@ -109,7 +109,7 @@ class Adapter(base.Provider):
         if abs(now_s - timestamp) > TOLERANCE_S:
             raise NotificationRejected("sandbox notification timestamp is outside the tolerance")
         expected = sign(self.merchant_id, body, timestamp).split("v1=", 1)[1]
-        if not hmac.compare_digest(expected, parts.get("v1", "")):
+        if not hmac.compare_digest(expected.encode(), parts.get("v1", "").encode()):
             raise NotificationRejected("sandbox notification signature does not match")
         try:
             payload = json.loads(body)
