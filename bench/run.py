@@ -169,11 +169,11 @@ def one_checkout(ours_app: Any, fake: Any, merchant: Any, headers: dict[str, str
 def page_weight() -> dict[str, Any] | None:
     result = subprocess.run([sys.executable, str(ROOT / "bench" / "page_weight.py")], cwd=ROOT,
                             capture_output=True, text=True, timeout=300)
-    try:
-        return dict(json.loads(result.stdout.strip().splitlines()[-1]))
-    except (ValueError, IndexError):
-        print(result.stderr[-1500:], file=sys.stderr)
+    found = re.search(r"first-party weight: (\d+) bytes in (\d+) requests", result.stdout + result.stderr)
+    if not found:
+        print(result.stdout[-1500:], result.stderr[-1500:], file=sys.stderr)
         return None
+    return {"first_party_bytes": int(found.group(1)), "first_party_requests": int(found.group(2))}
 
 
 def package() -> tuple[int, list[tuple[str, int]]]:
