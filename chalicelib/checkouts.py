@@ -112,19 +112,10 @@ def read(store: Store, merchant: Merchant, checkout_id: str, base: str) -> dict[
 
 
 def list_(store: Store, merchant: Merchant, query: dict[str, str], base: str) -> dict[str, Any]:
-    unknown = set(query) - {"status", "limit", "starting_after"}
-    if unknown:
-        name = sorted(unknown)[0]
-        raise InvalidRequest(f"unknown parameter: {name}", name, code="parameter_unknown")
+    limit = validation.page_query(query, extra=("status",))
     status = query.get("status")
     if status is not None and status not in domain.STATUSES:
         raise InvalidRequest(f"status must be one of {', '.join(domain.STATUSES)}", "status")
-    try:
-        limit = int(query.get("limit", "20"))
-    except ValueError as e:
-        raise InvalidRequest("limit must be an integer from 1 to 100", "limit") from e
-    if not 1 <= limit <= 100:
-        raise InvalidRequest("limit must be an integer from 1 to 100", "limit")
     after = None
     if query.get("starting_after"):
         try:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from . import clock, discounts, domain, money
+from . import clock, discounts, domain, money, validation
 from .discounts import PromotionRefused, Rule
 from .domain import Checkout, LineItem
 from .errors import Conflict, InvalidRequest, NotFound, StateConflict
@@ -200,16 +200,7 @@ def update(store: Store, merchant: Merchant, code_text: str, body: Any) -> dict[
 
 
 def list_(store: Store, merchant: Merchant, query: dict[str, str]) -> dict[str, Any]:
-    unknown = set(query) - {"limit", "starting_after"}
-    if unknown:
-        name = sorted(unknown)[0]
-        raise InvalidRequest(f"unknown parameter: {name}", name, code="parameter_unknown")
-    try:
-        limit = int(query.get("limit", "100"))
-    except ValueError as e:
-        raise InvalidRequest("limit must be an integer from 1 to 100", "limit") from e
-    if not 1 <= limit <= 100:
-        raise InvalidRequest("limit must be an integer from 1 to 100", "limit")
+    limit = validation.page_query(query, default_limit=100)
     after = None
     if query.get("starting_after"):
         after = discounts.normalize_code(query["starting_after"])

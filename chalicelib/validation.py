@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from . import money
@@ -245,6 +245,20 @@ def metadata(value: Any) -> dict[str, str]:
         if not isinstance(item, str) or len(item) > 500:
             raise InvalidRequest("metadata values are strings of at most 500 characters", f"metadata[{key}]")
     return dict(obj)
+
+
+def page_query(query: Mapping[str, str], extra: tuple[str, ...] = (), default_limit: int = 20) -> int:
+    """A list endpoint's query: only ``limit``, ``starting_after`` and ``extra``; returns the limit (1–100)."""
+    unknown = sorted(set(query) - {"limit", "starting_after", *extra})
+    if unknown:
+        raise InvalidRequest(f"unknown parameter: {unknown[0]}", unknown[0], code="parameter_unknown")
+    try:
+        limit = int(query.get("limit", str(default_limit)))
+    except ValueError as e:
+        raise InvalidRequest("limit must be an integer from 1 to 100", "limit") from e
+    if not 1 <= limit <= 100:
+        raise InvalidRequest("limit must be an integer from 1 to 100", "limit")
+    return limit
 
 
 def create_checkout(
