@@ -4,6 +4,7 @@ merchant webhook receiver that verifies deliveries with the standardwebhooks lib
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import threading
@@ -89,14 +90,23 @@ def _new_store(endpoint: str) -> store.Store:
     return s
 
 
+@contextlib.contextmanager
+def _installed_table(endpoint: str) -> Iterator[store.Store]:
+    """A fresh table on ``endpoint``, installed as the app's store for the test."""
+    s = _new_store(endpoint)
+    store.set_store(s)
+    try:
+        yield s
+    finally:
+        store.set_store(None)
+        s.client.delete_table(TableName=s.table)
+
+
 @pytest.fixture
 def db(moto_endpoint: str) -> Iterator[store.Store]:
     """A fresh table on moto, installed as the app's store."""
-    s = _new_store(moto_endpoint)
-    store.set_store(s)
-    yield s
-    store.set_store(None)
-    s.client.delete_table(TableName=s.table)
+    with _installed_table(moto_endpoint) as s:
+        yield s
 
 
 @pytest.fixture(scope="module")
@@ -117,20 +127,15 @@ def shared_db(module_db: store.Store) -> Iterator[store.Store]:
 @pytest.fixture
 def any_db(engine: str) -> Iterator[store.Store]:
     """A fresh table on each engine in turn (moto, then DynamoDB Local)."""
-    s = _new_store(engine)
-    store.set_store(s)
-    yield s
-    store.set_store(None)
-    s.client.delete_table(TableName=s.table)
+    with _installed_table(engine) as s:
+        yield s
 
 
 @pytest.fixture
 def local_db(ddb_local: str) -> Iterator[store.Store]:
-    s = _new_store(ddb_local)
-    store.set_store(s)
-    yield s
-    store.set_store(None)
-    s.client.delete_table(TableName=s.table)
+    """A fresh table on DynamoDB Local only: for races and conditions moto cannot judge."""
+    with _installed_table(ddb_local) as s:
+        yield s
 
 
 @pytest.fixture(autouse=True)
