@@ -18,7 +18,7 @@ from .discounts import PromotionRefused, Rule
 from .domain import Checkout, LineItem
 from .errors import Conflict, InvalidRequest, NotFound, StateConflict
 from .merchants import Merchant
-from .store import AlreadyExists, LimitReached, StaleItem, Store, checkout_from_record, from_item, promotion_pk
+from .store import AlreadyExists, LimitReached, StaleItem, Store, checkout_from_record, promotion_pk
 from .validation import MAX_TOTAL, _int, _object, _reject_unknown, _string
 
 CREATE_FIELDS = frozenset({
@@ -206,28 +206,12 @@ def list_(store: Store, merchant: Merchant, query: dict[str, str]) -> dict[str, 
         after = discounts.normalize_code(query["starting_after"])
         if after is None:
             raise InvalidRequest("starting_after must be a promotion code", "starting_after")
-    response = _query_codes(store, merchant.id, limit, after)
-    records = [from_item(i) for i in response.get("Items", [])]
-    return {"object": "list", "data": [view(r) for r in records], "has_more": "LastEvaluatedKey" in response}
-
-
-def _query_codes(store: Store, merchant_id: str, limit: int, after: str | None) -> dict[str, Any]:
-    """The merchant's codes in code order, from the merchant index (a listing, not a decision)."""
-    kwargs: dict[str, Any] = {
-        "TableName": store.table,
-        "IndexName": "gsi1",
-        "KeyConditionExpression": "#g = :g AND begins_with(#s, :prefix)",
-        "ExpressionAttributeNames": {"#g": "gsi1pk", "#s": "gsi1sk"},
-        "ExpressionAttributeValues": {":g": {"S": f"MERCHANT#{merchant_id}"}, ":prefix": {"S": "PROMO#"}},
-        "Limit": limit,
-    }
+    after_key = None
     if after is not None:
-        kwargs["ExclusiveStartKey"] = {
-            "pk": {"S": promotion_pk(merchant_id, after)}, "sk": {"S": "PROMO"},
-            "gsi1pk": {"S": f"MERCHANT#{merchant_id}"}, "gsi1sk": {"S": f"PROMO#{after}"},
-        }
-    result: dict[str, Any] = store.client.query(**kwargs)
-    return result
+        after_key = {"pk": promotion_pk(merchant.id, after), "sk": "PROMO",
+                     "gsi1pk": f"MERCHANT#{merchant.id}", "gsi1sk": f"PROMO#{after}"}
+    records, more = store.merchant_index(merchant.id, "PROMO#", limit, after_key)
+    return {"object": "list", "data": [view(r) for r in records], "has_more": more}
 
 
 # --- judging a code against an order ----------------------------------------------------

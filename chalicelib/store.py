@@ -426,25 +426,36 @@ class Store:
             update["ConditionExpression"] = " AND ".join(clauses.values())
         return {"Update": update}
 
-    def list_checkouts(self, merchant_id: str, limit: int, after: Checkout | None) -> tuple[list[Checkout], bool]:
-        """Newest first, from the merchant index (eventually consistent: a listing, not a decision)."""
+    def merchant_index(
+        self, merchant_id: str, prefix: str, limit: int, after_key: dict[str, str] | None = None, newest_first: bool = False
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """A merchant's items of one kind (gsi1 sort-key ``prefix``) and whether more follow.
+
+        Eventually consistent: a listing, not a decision. ``after_key`` is the previous
+        page's last item's pk, sk, gsi1pk and gsi1sk.
+        """
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "IndexName": "gsi1",
             "KeyConditionExpression": "#g = :g AND begins_with(#s, :prefix)",
             "ExpressionAttributeNames": {"#g": "gsi1pk", "#s": "gsi1sk"},
-            "ExpressionAttributeValues": {":g": {"S": f"MERCHANT#{merchant_id}"}, ":prefix": {"S": "CHECKOUT#"}},
-            "ScanIndexForward": False,
+            "ExpressionAttributeValues": {":g": {"S": f"MERCHANT#{merchant_id}"}, ":prefix": {"S": prefix}},
+            "ScanIndexForward": not newest_first,
             "Limit": limit,
         }
+        if after_key is not None:
+            kwargs["ExclusiveStartKey"] = {k: {"S": v} for k, v in after_key.items()}
+        response = self.client.query(**kwargs)
+        return [from_item(i) for i in response.get("Items", [])], "LastEvaluatedKey" in response
+
+    def list_checkouts(self, merchant_id: str, limit: int, after: Checkout | None) -> tuple[list[Checkout], bool]:
+        """Newest first, from the merchant index."""
+        after_key = None
         if after is not None:
             record = checkout_to_record(after)
-            kwargs["ExclusiveStartKey"] = {
-                k: {"S": record[k]} for k in ("pk", "sk", "gsi1pk", "gsi1sk")
-            }
-        response = self.client.query(**kwargs)
-        checkouts = [checkout_from_record(from_item(i)) for i in response.get("Items", [])]
-        return checkouts, "LastEvaluatedKey" in response
+            after_key = {k: record[k] for k in ("pk", "sk", "gsi1pk", "gsi1sk")}
+        records, more = self.merchant_index(merchant_id, "CHECKOUT#", limit, after_key, newest_first=True)
+        return [checkout_from_record(r) for r in records], more
 
     def due(self, index_pk: str, now_s: int, limit: int) -> list[dict[str, Any]]:
         """Keys of items on the gsi2 schedule ``index_pk`` that are due by now, oldest first.

@@ -12,6 +12,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Mapping
 
+from .. import money
 from ..discounts import charge_lines
 from ..domain import Checkout, LineItem
 from ..errors import Unprocessable
@@ -46,6 +47,23 @@ class ProviderRejected(ProviderError):
     """The provider refused the request (4xx): a fallback would refuse it too."""
 
     fallback_ok = False
+
+
+def exact_total(provider: str, field: str, value: object, raw_currency: object) -> tuple[int | None, str | None]:
+    """A provider's major-unit total and currency -> (our minor units, upper-case currency).
+
+    No total gives None; a currency we do not know, or a value with more digits
+    than the currency has, is a ProviderError (never rounded into a match).
+    """
+    currency = raw_currency.upper() if isinstance(raw_currency, str) else None
+    if value is None:
+        return None, currency
+    if currency is None or not money.is_supported(currency):
+        raise ProviderError(f"{provider} answered in a currency we do not know: {raw_currency!r}")
+    try:
+        return money.from_major(value, currency), currency
+    except ValueError as e:
+        raise ProviderError(f"{provider}'s {field} is not an exact {currency} amount") from e
 
 
 class RefundNotSupported(Unprocessable):

@@ -169,16 +169,7 @@ def payment_from_session(data: Mapping[str, Any], session_id: str) -> base.Provi
     if data.get("sessionId") != session_id:
         raise base.ProviderError("clink answered about a different session")
     status, payment_status = data.get("status"), data.get("paymentStatus")
-    raw_currency = data.get("originalCurrency")
-    currency = raw_currency.upper() if isinstance(raw_currency, str) else None
-    amount = None
-    if data.get("amountTotal") is not None:
-        if currency is None or not money.is_supported(currency):
-            raise base.ProviderError(f"clink answered in a currency we do not know: {raw_currency!r}")
-        try:
-            amount = money.from_major(data["amountTotal"], currency)
-        except ValueError as e:
-            raise base.ProviderError(f"clink's amountTotal is not an exact {currency} amount") from e
+    amount, currency = base.exact_total("clink", "amountTotal", data.get("amountTotal"), data.get("originalCurrency"))
     reference = data.get("merchantReferenceId")
     order_id = data.get("orderId")
     return base.ProviderPayment(

@@ -115,16 +115,7 @@ def payment_from_checkout(payload: Any, session_id: str) -> base.ProviderPayment
     if not isinstance(payload, dict) or payload.get("id") != session_id:
         raise base.ProviderError("payfect answered about a different checkout")
     raw_status = payload.get("status")
-    raw_currency = payload.get("currency")
-    currency = raw_currency.upper() if isinstance(raw_currency, str) else None
-    amount = None
-    if payload.get("amountTotal") is not None:
-        if currency is None or not money.is_supported(currency):
-            raise base.ProviderError(f"payfect answered in a currency we do not know: {raw_currency!r}")
-        try:
-            amount = money.from_major(payload["amountTotal"], currency)
-        except ValueError as e:
-            raise base.ProviderError(f"payfect's amountTotal is not an exact {currency} amount") from e
+    amount, currency = base.exact_total("payfect", "amountTotal", payload.get("amountTotal"), payload.get("currency"))
     status = map_status(raw_status)
     reference, intent = payload.get("clientReferenceId"), payload.get("paymentIntent")
     return base.ProviderPayment(
