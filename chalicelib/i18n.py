@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 
 LOCALES = ("ko", "en")
 
@@ -228,8 +229,11 @@ def pick_locale(requested: str | None, default: str) -> str:
 Translator = Callable[..., str]
 
 
+@lru_cache(maxsize=len(LOCALES))
 def translator(locale: str) -> Translator:
-    """``t(key, **params)``: the message in ``locale``; an unknown key reads as itself."""
+    """``t(key, **params)``: the message in ``locale``; an unknown key reads as itself.
+
+    One per locale per container (the catalogue does not change while it runs)."""
     messages = MESSAGES[locale]
 
     def t(key: str, **params: object) -> str:

@@ -13,14 +13,15 @@ import re
 from contextvars import ContextVar
 from typing import Any
 
+# (pattern, replacement, a literal every match contains: a line without it skips the pattern)
 _PATTERNS = [
-    (re.compile(r"sk_(test|live|prod)_[0-9A-Za-z]+"), r"sk_\1_[redacted]"),
-    (re.compile(r"whsec_[0-9A-Za-z+/=]+"), "whsec_[redacted]"),
-    (re.compile(r"gAAAAA[0-9A-Za-z_\-=]{20,}"), "[fernet-token]"),
-    (re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+"), "[email]"),
+    (re.compile(r"sk_(test|live|prod)_[0-9A-Za-z]+"), r"sk_\1_[redacted]", "sk_"),
+    (re.compile(r"whsec_[0-9A-Za-z+/=]+"), "whsec_[redacted]", "whsec_"),
+    (re.compile(r"gAAAAA[0-9A-Za-z_\-=]{20,}"), "[fernet-token]", "gAAAAA"),
+    (re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+"), "[email]", "@"),
     # Phone numbers: Korean mobiles in any spacing, and +international ones.
-    (re.compile(r"(?<![\w.])(\+\d{1,3}[ -]?)?0?1[016789][ -]?\d{3,4}[ -]?\d{4}(?![\w.])"), "[phone]"),
-    (re.compile(r"\+\d[\d -]{7,17}\d"), "[phone]"),
+    (re.compile(r"(?<![\w.])(\+\d{1,3}[ -]?)?0?1[016789][ -]?\d{3,4}[ -]?\d{4}(?![\w.])"), "[phone]", "1"),
+    (re.compile(r"\+\d[\d -]{7,17}\d"), "[phone]", "+"),
 ]
 
 _REQUEST: ContextVar[dict[str, Any] | None] = ContextVar("request_log", default=None)
@@ -28,8 +29,9 @@ FIELDS = ("checkout_id", "merchant_id", "provider", "outcome")
 
 
 def redact(text: str) -> str:
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
+    for pattern, replacement, literal in _PATTERNS:
+        if literal in text:
+            text = pattern.sub(replacement, text)
     return text
 
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
 from . import csrf, discounts, domain, i18n, money, payments, promotions, providers, shopper_form
+from .config import settings
 from .domain import Checkout
 from .errors import Forbidden, FormInvalid, ProviderFailed, StateConflict
 from .merchants import DEFAULT_BUTTON_RADIUS, MAX_BUTTON_RADIUS, Merchant
@@ -89,12 +91,37 @@ def format_deadline(due_at_s: int, locale: str) -> tuple[str, str]:
 def _form_actions(checkout: Checkout, merchant: Merchant, base: str) -> tuple[str, ...]:
     """Where a POST from our page may end up: the providers' pages and the merchant's redirects."""
     origins = [origin_of(checkout.success_url), origin_of(checkout.cancel_url)]
-    credentials = merchant.credentials() if merchant.credentials_enc else {}
-    for name in (checkout.provider, merchant.fallback_provider):
-        if name and name != "sandbox":
-            adapter = providers.build(name, merchant.id, credentials, base)
-            origins += [origin_of(adapter.base_url), *adapter.page_origins(credentials)]
+    origins += _provider_origins(merchant.id, merchant.credentials_enc, checkout.provider, merchant.fallback_provider, base,
+                                 tuple(sorted(settings().provider_bases.items())))
     return tuple(o for o in origins if o)
+
+
+@lru_cache(maxsize=256)
+def _provider_origins(
+    merchant_id: str, credentials_enc: str | None, provider: str, fallback: str | None, base: str,
+    provider_bases: tuple[tuple[str, str], ...],
+) -> tuple[str | None, ...]:
+    """The providers' origins for one merchant, worked out once per container.
+
+    They depend only on the arguments (the encrypted credentials among them, so new
+    credentials are a new entry; the configured provider bases), and working them out
+    decrypts the credentials.
+    """
+    from .secretbox import decrypt_json
+
+    credentials = decrypt_json(credentials_enc) if credentials_enc else {}
+    origins: list[str | None] = []
+    for name in (provider, fallback):
+        if name and name != "sandbox":
+            adapter = providers.build(name, merchant_id, credentials, base)
+            origins += [origin_of(adapter.base_url), *adapter.page_origins(credentials)]
+    return tuple(origins)
+
+
+@lru_cache(maxsize=4)
+def _client_messages(locale: str) -> dict[str, str]:
+    t = i18n.translator(locale)
+    return {key: t(key) for key in CLIENT_MESSAGES}
 
 
 def _context(checkout: Checkout, merchant: Merchant, base: str, locale: str) -> dict[str, Any]:
@@ -130,7 +157,7 @@ def _context(checkout: Checkout, merchant: Merchant, base: str, locale: str) -> 
         "poll_ms": POLL_MS,
         "success_url": domain.replace_checkout_id(checkout.success_url, checkout.id),
         "cancel_url": domain.replace_checkout_id(checkout.cancel_url, checkout.id),
-        "client_messages": {key: t(key) for key in CLIENT_MESSAGES},
+        "client_messages": _client_messages(locale),
     }
 
 

@@ -66,7 +66,14 @@ def decrypt_json(token: str) -> dict[str, Any]:
 
 def derived_key(purpose: str) -> bytes:
     """A key for one purpose (CSRF tokens, sandbox signatures), from the newest master key."""
-    master = base64.urlsafe_b64decode(_master_keys()[0])
+    return _derive(_master_keys()[0], purpose)
+
+
+@lru_cache(maxsize=16)
+def _derive(master_key: str, purpose: str) -> bytes:
+    # Per container: the derivation depends only on the master key (part of the cache key,
+    # so a rotated key derives afresh) and the purpose.
+    master = base64.urlsafe_b64decode(master_key)
     return hmac.new(master, b"hosted-checkout:" + purpose.encode(), hashlib.sha256).digest()
 
 
@@ -79,3 +86,4 @@ def new_master_key() -> str:
 def reset_cache() -> None:
     _master_keys.cache_clear()
     _fernet.cache_clear()
+    _derive.cache_clear()
