@@ -25,8 +25,14 @@ def checkout_url(base: str, checkout_id: str) -> str:
     return f"{base}/c/{checkout_id}"
 
 
-def transition(store: Store, merchant: Merchant, checkout: Checkout, plan: Transition, base: str) -> Checkout:
-    """Apply ``plan``; raises StaleItem when another writer got there first."""
+def transition(
+    store: Store, merchant: Merchant, checkout: Checkout, plan: Transition, base: str, notification: str | None = None
+) -> Checkout:
+    """Apply ``plan``; raises StaleItem when another writer got there first.
+
+    ``notification`` is the digest of the provider notification behind the change,
+    recorded on the checkout in the same write (see ``payments.handle_notification``).
+    """
     now = clock.now_s()
     event = None
     if plan.event_type is not None:
@@ -39,7 +45,7 @@ def transition(store: Store, merchant: Merchant, checkout: Checkout, plan: Trans
             domain.to_api_object(after, checkout_url(checkout.base_url or base, checkout.id), now),
             now,
         )
-    updated = store.apply(checkout, plan, event)
+    updated = store.apply(checkout, plan, event, notification) if notification else store.apply(checkout, plan, event)
     if event is not None:
         try:
             deliver(store, merchant, event, first=True)

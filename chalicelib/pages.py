@@ -258,19 +258,24 @@ def checkout_page(store: Store, base: str, checkout_id: str, query: Mapping[str,
 
 
 def submit(store: Store, base: str, checkout_id: str, form: Mapping[str, list[str]], query: Mapping[str, str]) -> Html | Redirect:
-    checkout, merchant = payments.load_with_merchant(store, checkout_id)
+    action = (form.get("promo_action") or [""])[0]
+    # Paying locks the checkout on a condition of its version: an open copy this container
+    # holds (from the page) will do, and a stale one only costs the condition and a re-plan.
+    paying = action not in ("apply", "remove")
+    checkout, merchant = payments.load_with_merchant(store, checkout_id, (domain.OPEN,) if paying else ())
     token = (form.get("csrf_token") or [""])[0]
     if not csrf.verify(checkout.id, token):
         raise Forbidden("The form expired; reload the page.", code="csrf_failed")
     locale = i18n.pick_locale(query.get("lang") or (form.get("lang") or [""])[0], checkout.locale)
     page = f"{base}/c/{checkout.id}"
-    action = (form.get("promo_action") or [""])[0]
     try:
-        if action in ("apply", "remove"):
+        if not paying:
             return _promotion(store, checkout, merchant, base, locale, form, action)
         return Redirect(payments.submit(store, checkout, merchant, form, base))
     except FormInvalid as e:
-        return _form_page(checkout, merchant, base, locale, shopper_form.values_from(form), e.errors, status=422)
+        # The form again, from the checkout as it is now (the copy may be a while old).
+        fresh = payments.load(store, checkout.id)
+        return _form_page(fresh, merchant, base, locale, shopper_form.values_from(form), e.errors, status=422)
     except discounts.PromotionRefused as e:
         # The code ran out (or ended) between the page and the submit: say so on the code, charge nothing.
         fresh = payments.load(store, checkout.id)
@@ -288,8 +293,11 @@ def submit(store: Store, base: str, checkout_id: str, form: Mapping[str, list[st
 
 
 def provider_return(store: Store, base: str, checkout_id: str) -> Html | Redirect:
-    """The provider sent the shopper back: believe only the provider's own answer."""
-    checkout, merchant = payments.load_with_merchant(store, checkout_id)
+    """The provider sent the shopper back: believe only the provider's own answer.
+
+    A checkout this container already knows as paid is paid (nothing makes it unpaid).
+    """
+    checkout, merchant = payments.load_with_merchant(store, checkout_id, domain.PAID_STATUSES)
     page = f"{base}/c/{checkout.id}"
     try:
         checkout = payments.confirm(store, checkout, merchant, base)

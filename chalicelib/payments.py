@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Mapping
+from dataclasses import dataclass
+from typing import Collection, Mapping
 
 from . import clock, discounts, domain, ids, logs, providers, shopper_form
 from .domain import Attempt, Checkout, Payment
@@ -28,17 +29,28 @@ STALE_ATTEMPT_S = 60
 _RACE_RETRIES = 8
 
 
-def load(store: Store, checkout_id: str) -> Checkout:
+def load(store: Store, checkout_id: str, recent_if: Collection[str] = ()) -> Checkout:
+    """The checkout, read from the table.
+
+    ``recent_if``: statuses in which the copy this container last read or wrote will do
+    instead of a read, because the caller's next step either writes on a condition of
+    the checkout's version (so a stale copy only loses the condition and is planned again
+    from the item as it is) or rests on a status that cannot change back.
+    """
     if not ids.looks_like("chk", checkout_id):
         raise NotFound("No such checkout.")
+    if recent_if:
+        recent = store.recent_checkout(checkout_id)
+        if recent is not None and recent.view_status() in recent_if:
+            return recent
     checkout = store.get_checkout(checkout_id)
     if checkout is None:
         raise NotFound("No such checkout.")
     return checkout
 
 
-def load_with_merchant(store: Store, checkout_id: str) -> tuple[Checkout, Merchant]:
-    checkout = load(store, checkout_id)
+def load_with_merchant(store: Store, checkout_id: str, recent_if: Collection[str] = ()) -> tuple[Checkout, Merchant]:
+    checkout = load(store, checkout_id, recent_if)
     logs.note(merchant_id=checkout.merchant_id, provider=checkout.provider)
     merchant = get_merchant(store, checkout.merchant_id)
     if merchant is None:
@@ -239,10 +251,22 @@ def abandon(store: Store, checkout: Checkout, merchant: Merchant, base: str) -> 
     return checkout
 
 
+@dataclass
+class NotificationReceipt:
+    """A notification's digest on its way to its checkout; ``recorded`` once a change wrote it there."""
+
+    digest: str
+    recorded: bool = False
+
+
 def settle(
-    store: Store, checkout: Checkout, merchant: Merchant, provider: str, payment: pb.ProviderPayment, base: str
+    store: Store, checkout: Checkout, merchant: Merchant, provider: str, payment: pb.ProviderPayment, base: str,
+    receipt: NotificationReceipt | None = None,
 ) -> Checkout:
-    """Apply an authenticated provider read to the checkout. Safe to call any number of times."""
+    """Apply an authenticated provider read to the checkout. Safe to call any number of times.
+
+    With a ``receipt``, a change this makes also records the notification's digest.
+    """
     if payment.checkout_id is not None and payment.checkout_id != checkout.id:
         log.error("provider %s session %s belongs to %s, not %s", provider, payment.session_id, payment.checkout_id, checkout.id)
         return checkout
@@ -284,7 +308,11 @@ def settle(
         if plan is None:
             return checkout
         try:
-            return transition(store, merchant, checkout, plan, base)
+            if receipt is None:
+                return transition(store, merchant, checkout, plan, base)
+            changed = transition(store, merchant, checkout, plan, base, receipt.digest)
+            receipt.recorded = True
+            return changed
         except LimitReached:
             # Paid after its reservation was given back, and the code ran out meanwhile:
             # money moved, so it completes all the same, uncounted and flagged.
@@ -340,10 +368,16 @@ def handle_notification(
     adapter = providers.build(provider, merchant.id, merchant.credentials(), base)
     note = verify_notification(adapter, headers, body, clock.now_s())
     session_id = note.session_id
-    if not session_id and note.checkout_id and ids.looks_like("chk", note.checkout_id):
-        # Some providers name only our reference: the session is the one we recorded.
-        known = store.get_checkout(note.checkout_id)
-        if known is not None and known.merchant_id == merchant.id and known.attempt is not None:
+    known: Checkout | None = None
+    if note.checkout_id and ids.looks_like("chk", note.checkout_id):
+        known, seen = store.get_checkout_and_notifications(note.checkout_id)
+        if known is not None and known.merchant_id != merchant.id:
+            known = None
+        if known is not None and note.replay_digest in seen and not _awaiting(known, session_id):
+            # Before asking the provider anything: a replay costs one read of ours.
+            raise NotificationRejected("this notification was already received")
+        if not session_id and known is not None and known.attempt is not None:
+            # Some providers name only our reference: the session is the one we recorded.
             session_id = known.attempt.provider_session_id
     if not session_id:
         raise NotificationRejected("the notification names no session we know")
@@ -358,10 +392,28 @@ def handle_notification(
     checkout_id = payment.checkout_id or note.checkout_id
     if note.checkout_id and payment.checkout_id and note.checkout_id != payment.checkout_id:
         raise NotificationRejected("the notification and the provider disagree about the checkout")
-    checkout = store.get_checkout(checkout_id) if checkout_id and ids.looks_like("chk", checkout_id) else None
+    if known is not None and known.id == checkout_id:
+        # Read before the provider was asked: every write settle makes is conditional on
+        # the checkout's version, so a change since then only means planning again.
+        checkout: Checkout | None = known
+    else:
+        checkout = store.get_checkout(checkout_id) if checkout_id and ids.looks_like("chk", checkout_id) else None
     if checkout is None or checkout.merchant_id != merchant.id:
         log.warning("verified %s notification for unknown checkout %s", provider, checkout_id)
         return {"received": True, "ignored": True}
-    checkout = settle(store, checkout, merchant, provider, payment, base)
+    receipt = NotificationReceipt(note.replay_digest) if note.replay_digest else None
+    checkout = settle(store, checkout, merchant, provider, payment, base, receipt)
+    if receipt is not None and not receipt.recorded and not store.add_notification(checkout.id, receipt.digest):
+        # Nothing changed and the same body was recorded meanwhile (or read without our
+        # reference first): a replay, unless the checkout still waits on that session.
+        if not _awaiting(checkout, session_id):
+            raise NotificationRejected("this notification was already received")
     logs.note(checkout_id=checkout.id, outcome=f"payment_{payment.status}")
     return {"received": True, "status": checkout.view_status()}
+
+
+def _awaiting(checkout: Checkout, session_id: str | None) -> bool:
+    """Whether a notification about ``session_id`` may still change the checkout: it is
+    processing that very session (the provider repeating one we could not finish)."""
+    attempt = checkout.attempt
+    return checkout.status == domain.PROCESSING and attempt is not None and attempt.provider_session_id == session_id

@@ -24,9 +24,11 @@ attribute names go through ``ExpressionAttributeNames``, so reserved words
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import random
 import re
+import threading
 import time
 from decimal import Decimal
 from functools import lru_cache
@@ -123,6 +125,8 @@ def to_attr(value: Any) -> dict[str, Any]:
         return {"M": {str(k): to_attr(v) for k, v in value.items()}}
     if isinstance(value, (list, tuple)):
         return {"L": [to_attr(v) for v in value]}
+    if isinstance(value, (set, frozenset)) and value and all(isinstance(v, str) for v in value):
+        return {"SS": sorted(value)}
     raise TypeError(f"cannot store a {type(value).__name__} in DynamoDB")
 
 
@@ -142,6 +146,8 @@ def from_attr(attr: dict[str, Any]) -> Any:
         return {k: from_attr(v) for k, v in value.items()}
     if kind == "L":
         return [from_attr(v) for v in value]
+    if kind == "SS":
+        return frozenset(value)
     raise TypeError(f"unexpected DynamoDB type {kind}")
 
 
@@ -196,10 +202,49 @@ def checkout_from_record(record: dict[str, Any]) -> Checkout:
     return Checkout(**data)
 
 
+# The attribute of a checkout item holding the digests of the provider notifications
+# applied to it (a string set), so a replayed one is recognised (``add_notification``).
+NOTIFICATIONS = "notifications"
+
+
+class RecentCheckouts:
+    """The checkouts this container last read or wrote, for a while (``Store.recent_checkout``).
+
+    Copies in, copies out: a caller changing its checkout changes nothing here.
+    """
+
+    TTL_S = 900.0
+    SIZE = 512
+
+    def __init__(self) -> None:
+        self._items: dict[str, tuple[float, Checkout]] = {}
+        self._lock = threading.Lock()
+
+    def put(self, checkout: Checkout) -> None:
+        kept = copy.deepcopy(checkout)
+        with self._lock:
+            self._items.pop(checkout.id, None)
+            self._items[checkout.id] = (time.monotonic(), kept)
+            while len(self._items) > self.SIZE:
+                self._items.pop(next(iter(self._items)))
+
+    def put_record(self, record: dict[str, Any] | None) -> None:
+        if record is not None and record.get("sk") == "CHECKOUT" and record.get("type") == "checkout":
+            self.put(checkout_from_record(record))
+
+    def get(self, checkout_id: str) -> Checkout | None:
+        with self._lock:
+            hit = self._items.get(checkout_id)
+        if hit is None or time.monotonic() - hit[0] > self.TTL_S:
+            return None
+        return copy.deepcopy(hit[1])
+
+
 class Store:
     def __init__(self, client: Any, table_name: str) -> None:
         self.client = client
         self.table = table_name
+        self.recent = RecentCheckouts()
 
     # --- generic helpers --------------------------------------------------------
 
@@ -234,7 +279,7 @@ class Store:
         set_fields: dict[str, Any] | None = None,
         remove_fields: tuple[str, ...] = (),
         conditions: dict[str, Any] | None = None,
-        add_fields: dict[str, int] | None = None,
+        add_fields: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """One conditional UpdateItem; conditions are attribute = value clauses (AND).
 
@@ -253,9 +298,13 @@ class Store:
         except ClientError as e:
             if _code(e) == "ConditionalCheckFailedException":
                 item = e.response.get("Item")
-                raise StaleItem(from_item(item) if item else None) from e
+                current = from_item(item) if item else None
+                self.recent.put_record(current)
+                raise StaleItem(current) from e
             raise
-        return from_item(response["Attributes"])
+        record = from_item(response["Attributes"])
+        self.recent.put_record(record)
+        return record
 
     def query(self, pk: str, sk_prefix: str, consistent: bool = True) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
@@ -291,8 +340,44 @@ class Store:
     # --- checkouts --------------------------------------------------------------
 
     def get_checkout(self, checkout_id: str) -> Checkout | None:
+        return self.get_checkout_and_notifications(checkout_id)[0]
+
+    def get_checkout_and_notifications(self, checkout_id: str) -> tuple[Checkout | None, frozenset[str]]:
+        """A strongly consistent read of a checkout, with the digests of the notifications applied to it."""
         record = self.get(f"CHECKOUT#{checkout_id}", "CHECKOUT")
-        return checkout_from_record(record) if record else None
+        if record is None:
+            return None, frozenset()
+        checkout = checkout_from_record(record)
+        self.recent.put(checkout)
+        return checkout, frozenset(record.get(NOTIFICATIONS) or ())
+
+    def recent_checkout(self, checkout_id: str) -> Checkout | None:
+        """The checkout as this container last read or wrote it (at most 15 minutes ago), or None.
+
+        Not a read: another container may have changed it since. Only for a step whose
+        write is conditional on the version it plans from (a failed condition hands back
+        the item as it is), or for a fact that cannot change back (a paid checkout stays paid).
+        """
+        return self.recent.get(checkout_id)
+
+    def add_notification(self, checkout_id: str, digest: str) -> bool:
+        """Record a notification's digest on its checkout; False when it was recorded already."""
+        try:
+            response = self.client.update_item(
+                TableName=self.table,
+                Key=checkout_key(checkout_id),
+                UpdateExpression="ADD #n :d",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeNames={"#n": NOTIFICATIONS},
+                ExpressionAttributeValues={":d": {"SS": [digest]}},
+                ReturnValues="UPDATED_OLD",
+            )
+        except ClientError as e:
+            if _code(e) == "ConditionalCheckFailedException":
+                return True  # no such checkout: nothing to remember it on
+            raise
+        before = response.get("Attributes", {}).get(NOTIFICATIONS, {}).get("SS", [])
+        return digest not in before
 
     def create_checkout(self, checkout: Checkout, idempotency: dict[str, Any] | None = None) -> None:
         """Write a new checkout, with its idempotency record in the same transaction.
@@ -332,9 +417,14 @@ class Store:
         existing = self.get(idempotency["pk"], idempotency["sk"])
         raise AlreadyExists(existing)
 
-    def apply(self, checkout: Checkout, plan: Transition, event: dict[str, Any] | None = None) -> Checkout:
+    def apply(
+        self, checkout: Checkout, plan: Transition, event: dict[str, Any] | None = None, notification: str | None = None
+    ) -> Checkout:
         """Apply a planned transition as one conditional write (with its event and its
         promotion-code counters, atomically: one TransactWriteItems).
+
+        ``notification``, the digest of the provider notification that caused the change,
+        is added to the checkout's ``notifications`` in the same write.
 
         Raises StaleItem when the checkout is no longer at (from_status, from_version),
         LimitReached when a promotion counter's condition failed (nothing was written).
@@ -348,9 +438,10 @@ class Store:
         if plan.to_status not in (OPEN, PROCESSING):
             remove += ("gsi2pk", "gsi2sk")
         conditions = {"status": plan.from_status, "version": plan.from_version}
-        request = _update_request(set_fields, remove, conditions, {})
+        adds: dict[str, Any] = {NOTIFICATIONS: frozenset({notification})} if notification else {}
+        request = _update_request(set_fields, remove, conditions, adds)
         if event is None and not plan.counters:
-            record = self.update(f"CHECKOUT#{checkout.id}", "CHECKOUT", set_fields, remove, conditions)
+            record = self.update(f"CHECKOUT#{checkout.id}", "CHECKOUT", set_fields, remove, conditions, adds)
             return checkout_from_record(record)
         counters = [self._counter_update(checkout.merchant_id, change) for change in plan.counters]
         first_counter = 1 if event is None else 2
@@ -369,9 +460,13 @@ class Store:
                     raise LimitReached(plan.counters[e.index - first_counter], e.current) from e
                 # Only the checkout's own state is useful to the caller; an event that
                 # already exists means the change it belongs to was made already.
+                if e.index == 0:
+                    self.recent.put_record(e.current)
                 raise StaleItem(e.current if e.index == 0 else None) from e
         # A transaction returns no attributes: the new state is the plan applied locally.
-        return applied(checkout, plan)
+        result = applied(checkout, plan)
+        self.recent.put(result)
+        return result
 
     def _transact_transition(
         self, checkout: Checkout, request: dict[str, Any], event: dict[str, Any] | None, counters: list[dict[str, Any]]
@@ -553,7 +648,7 @@ def _update_request(
     set_fields: dict[str, Any],
     remove_fields: tuple[str, ...],
     conditions: dict[str, Any],
-    add_fields: dict[str, int],
+    add_fields: dict[str, Any],
 ) -> dict[str, Any]:
     names: dict[str, str] = {}
     values: dict[str, Any] = {}

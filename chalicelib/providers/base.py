@@ -133,6 +133,9 @@ class Notification:
     session_id: str | None = None
     checkout_id: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # For a scheme whose signature covers no time: a digest the use case records on the
+    # checkout with the change the notification causes, so the same body is refused later.
+    replay_digest: str | None = None
 
 
 class Provider(ABC):

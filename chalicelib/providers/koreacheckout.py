@@ -28,10 +28,9 @@ from decimal import Decimal
 from typing import Any, Mapping
 from urllib.parse import quote, urlsplit
 
-from .. import ids, money
+from .. import money
 from ..domain import PROCESSING
 from ..errors import NotificationRejected
-from ..store import AlreadyExists, get_store
 from . import base
 from .http import ProviderHttp
 
@@ -41,8 +40,6 @@ SANDBOX_BASE = "https://sandbox-api.koreacheckout.com"
 HOSTED_PAGE_ORIGIN = "https://checkout.koreacheckout.com"
 SIGNATURE_HEADER = "x-korea-checkout-signature"
 PLATFORM = "headless"
-# How long a received notification is remembered to recognise a replay of it.
-REPLAY_WINDOW_S = 30 * 86400
 
 # The documented events. Each is only a hint to read the session; the read decides.
 EVENT_PAYMENT_COMPLETED = "payment.completed"
@@ -367,39 +364,11 @@ class Adapter(base.Provider):
         return parse_refund(payload)
 
     def verify_notification(self, headers: Mapping[str, str], body: bytes, now_s: int) -> base.Notification:
+        """The signature, then the body. The scheme signs no timestamp, so a replay of a genuine
+        body is told apart by remembering it: the notification carries its digest, which the
+        use case records on the checkout with the change it makes, and refuses when recorded
+        already, unless the checkout still waits on that session (see ``awaiting_outcome``)."""
         verify_signature(body, headers, [self.credentials.get("webhook_secret", "")])
         note = parse_notification(body)
-        self._reject_replay(note, body, now_s)
+        note.replay_digest = notification_digest(self.merchant_id, body)
         return note
-
-    def _reject_replay(self, note: base.Notification, body: bytes, now_s: int) -> None:
-        """A signed body seen before is a replay, unless the checkout still waits on that session.
-
-        The signature covers no timestamp, so what was received is remembered. A
-        provider retry after a delivery we failed to finish (the checkout still
-        processing this session) goes through; anything else seen before is refused.
-        """
-        store = get_store()
-        record = {
-            "pk": f"KCNOTIFY#{notification_digest(self.merchant_id, body)}",
-            "sk": "KCNOTIFY",
-            "type": "provider_notification",
-            "merchant_id": self.merchant_id,
-            "session_id": note.session_id,
-            "received_at_s": now_s,
-            "ttl": now_s + REPLAY_WINDOW_S,
-        }
-        try:
-            store.put_new(record)
-            return
-        except AlreadyExists:
-            pass
-        known = note.checkout_id if note.checkout_id and ids.looks_like("chk", note.checkout_id) else None
-        checkout = store.get_checkout(known) if known else None
-        if checkout is not None and checkout.merchant_id == self.merchant_id and note.session_id is not None:
-            attempt_session = checkout.attempt.provider_session_id if checkout.attempt else None
-            if awaiting_outcome(checkout.status, attempt_session, note.session_id):
-                return
-        raise NotificationRejected("this notification was already received")
-
-
