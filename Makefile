@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export AWS_DEFAULT_REGION ?= ap-northeast-2
 
-.PHONY: run test lint typecheck unit bench package clean
+.PHONY: run test lint typecheck unit bench load package clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,15 @@ test: $(BIN)/.installed node_modules/.installed lint typecheck
 
 bench: $(BIN)/.installed node_modules/.installed
 	$(BIN)/python bench/run.py
+
+# The load test alone: 500 checkouts from 25 shoppers, a flash sale, DynamoDB throttling.
+load: $(BIN)/.installed node_modules/.installed
+	$(BIN)/python bench/load.py
+
+# The Lambda package (build/), with the templates compiled to Python for a quicker cold start.
+package: $(BIN)/.installed
+	$(BIN)/python tools/compile_templates.py
+	$(BIN)/chalice package --stage $(or $(STAGE),dev) build
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache build

@@ -5,11 +5,19 @@ forwards it unchanged, unless a queued fault matches (operation, and optionally 
 piece of the request body), in which case it answers as DynamoDB does when it
 throttles, fails or cancels a transaction. botocore parses those answers into the
 same ``ClientError`` codes production sees, and applies its own retry rules to them.
+
+Besides queued faults, a steady rate (``rate``): that share of the calls fail with
+``rate_kind``, chosen at random (seeded). ``burst`` makes a chosen call fail that many
+times in a row (its retries carry the same body), as a throttled partition keeps
+throttling for a moment; botocore's standard mode with 4 retries makes 5 attempts, so a
+burst of 5 reaches the app.
 """
 from __future__ import annotations
 
+import hashlib
 import http.client
 import json
+import random
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,11 +44,15 @@ class Fault:
 
 
 class FaultProxy:
-    def __init__(self, upstream: str) -> None:
+    def __init__(self, upstream: str, rate: float = 0.0, rate_kind: str = "throttling", burst: int = 1,
+                 seed: int = 15) -> None:
         self.upstream = urlsplit(upstream)
         self.faults: list[Fault] = []
         self.calls: list[tuple[str, bool]] = []     # (operation, failed)
         self.lock = threading.Lock()
+        self.rate, self.rate_kind, self.burst = rate, rate_kind, burst
+        self._random = random.Random(seed)
+        self._bursts: dict[str, int] = {}           # body digest -> failures still to come
         proxy = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -87,6 +99,14 @@ class FaultProxy:
                     fault.times -= 1
                     self.calls.append((operation, True))
                     return fault
+            if self.rate and operation:
+                key = hashlib.sha256(body).hexdigest()
+                left = self._bursts.pop(key, 0)
+                if left or self._random.random() < self.rate:
+                    if (left or self.burst) > 1:
+                        self._bursts[key] = (left or self.burst) - 1
+                    self.calls.append((operation, True))
+                    return Fault(operation, self.rate_kind, 0)
             self.calls.append((operation, False))
             return None
 
