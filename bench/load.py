@@ -7,7 +7,7 @@ Our app is served over HTTP by a threaded server (``ThreadingHTTPServer``, a lis
 backlog of 512, a thread per connection) that hands each request to Chalice's local
 API Gateway (``LocalGateway``), as ``chalice local`` does but without its backlog of 5;
 the table is DynamoDB Local (started here unless ``--endpoint`` names one). KoreaCheckout
-is its contract fake (``tests/providers/fake_koreacheckout.py``) on a port of its own;
+is its contract fake (``tests/adapters/providers/fake_koreacheckout.py``) on a port of its own;
 the merchant's webhook endpoint verifies every delivery with ``standardwebhooks``.
 
 Each shopper walks one checkout at a time: the merchant's server creates it (API, with
@@ -212,8 +212,10 @@ class Rig:
     """Everything a scenario runs against: the app, the provider fake, the merchant."""
 
     def __init__(self, engine_url: str, dynamodb_url: str | None = None) -> None:
-        from chalicelib import config, merchants, store
-        from tests.providers.fake_koreacheckout import FakeKoreaCheckout, credentials
+        from chalicelib import config
+        from chalicelib.adapters import store
+        from chalicelib.usecases import merchants
+        from tests.adapters.providers.fake_koreacheckout import FakeKoreaCheckout, credentials
 
         ThreadingHTTPServer.request_queue_size = 512  # the provider fake's server, too
         self.fake = FakeKoreaCheckout()
@@ -236,7 +238,7 @@ class Rig:
         self.api_headers = {"x-api-key": self.api_key, "content-type": "application/json"}
 
     def close(self) -> None:
-        from chalicelib import store
+        from chalicelib.adapters import store
 
         self.app.close()
         self.fake.close()
@@ -464,7 +466,8 @@ def run_shoppers(rig: Rig, figures: Figures, count: int, shoppers: int, budget_s
 
 def run_retry_schedule(rig: Rig) -> None:
     """What the scheduled job does every minute, ticked until nothing is due (at most 20 ticks)."""
-    from chalicelib import clock, events
+    from chalicelib.domain import clock
+    from chalicelib.usecases import events
 
     for _ in range(20):
         if events.deliver_due(rig.store, clock.now_s() + 10) == 0:

@@ -84,7 +84,8 @@ def setup_data(env: dict[str, str]) -> str:
     from chalice.test import Client
 
     import app as ours_app
-    from chalicelib import merchants, store
+    from chalicelib.adapters import store
+    from chalicelib.usecases import merchants
 
     s = store.get_store()
     s.create_table(point_in_time_recovery=False)
@@ -259,10 +260,12 @@ def dynamodb_calls() -> dict[str, Any]:
     from chalice.test import Client
 
     import app as ours_app
-    from chalicelib import config, merchants, store
+    from chalicelib import config
+    from chalicelib.adapters import store
+    from chalicelib.usecases import merchants
+    from tests.adapters.providers.fake_koreacheckout import FakeKoreaCheckout, credentials
     from tests.conftest import WebhookReceiver
     from tests.flow import GOOD_FORM, csrf_token
-    from tests.providers.fake_koreacheckout import FakeKoreaCheckout, credentials
 
     fake = FakeKoreaCheckout()
     receiver = WebhookReceiver()
@@ -409,8 +412,9 @@ def idle_cost() -> tuple[float, str]:
     """
     import math
 
-    from chalicelib import events, lifecycle, store
-    from chalicelib.store import Store
+    from chalicelib.adapters import store
+    from chalicelib.adapters.store import Store
+    from chalicelib.usecases import events, expiry
 
     empty = Store(store.dynamodb_client(), "bench-idle")
     empty.create_table(point_in_time_recovery=False)
@@ -418,7 +422,7 @@ def idle_cost() -> tuple[float, str]:
     total = 0.0
     parts = []
     for name, tick, per_month in (("webhook retries", events.deliver_due, 30 * 24 * 60),
-                                  ("expiry sweep", lifecycle.expire_due, 30 * 24 * 12)):
+                                  ("expiry sweep", expiry.expire_due, 30 * 24 * 12)):
         tick(empty, int(time.time()))  # warm
         before_r = counter.read_units
         started = time.perf_counter()

@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from chalicelib import render  # noqa: E402
+from chalicelib.web import render  # noqa: E402
 
 
 def compile_templates(target: Path) -> int:
