@@ -20,6 +20,10 @@ pytestmark = pytest.mark.xdist_group("packaging")
 @pytest.fixture(scope="module")
 def package(tmp_path_factory):
     out = tmp_path_factory.mktemp("package")
+    # As `make package` does: the templates compiled into vendor/ first.
+    compiled = subprocess.run([sys.executable, str(ROOT / "tools" / "compile_templates.py")], cwd=ROOT,
+                              capture_output=True, text=True, timeout=120)
+    assert compiled.returncode == 0, compiled.stdout + compiled.stderr
     result = subprocess.run(
         [str(Path(sys.executable).parent / "chalice"), "package", "--stage", "dev", str(out / "build")],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
@@ -39,6 +43,8 @@ def package(tmp_path_factory):
 
 def test_the_package_holds_the_app_templates_and_static_files(package):
     names = set(zipfile.ZipFile(package["zip"]).namelist())
+    assert "compiled_templates/manifest.json" in names
+    assert len([n for n in names if n.startswith("compiled_templates/tmpl_")]) == len(list((ROOT / "templates").glob("*.html")))
     assert {"app.py", "chalicelib/__init__.py", "chalicelib/adapters/store.py"} <= names
     for folder in ("templates", "static"):
         for path in (ROOT / folder).iterdir():
@@ -63,7 +69,10 @@ static_event = dict(event, resource="/static/{name}", path="/static/" + name, pa
                     requestContext=dict(event["requestContext"], resourcePath="/static/{name}"))
 static = app.app(static_event, None)
 site = [m.__file__ for m in list(sys.modules.values()) if getattr(m, "__file__", None)]
-print(json.dumps({"page": page, "css": css, "static_status": static["statusCode"],
+from chalicelib.web import render
+compiled = (type(render.environment().loader).__name__ == "ModuleLoader"
+            and render.COMPILED_DIR.resolve().is_relative_to(os.path.realpath(os.getcwd())))
+print(json.dumps({"page": page, "css": css, "static_status": static["statusCode"], "compiled": compiled,
                   "static_type": static["headers"].get("Content-Type"), "static_cache": static["headers"].get("Cache-Control"),
                   "app_file": app.__file__, "modules": site}))
 """
@@ -98,3 +107,4 @@ def test_a_page_renders_from_the_unzipped_package(package, db, moto_endpoint):
     foreign = [m for m in out["modules"] if Path(m).resolve().is_relative_to(venv)
                and not any(part in LAMBDA_PROVIDES or part.removesuffix(".py") in LAMBDA_PROVIDES for part in Path(m).parts)]
     assert foreign == []
+    assert out["compiled"], "the page was rendered from the templates compiled into the package"
