@@ -24,7 +24,7 @@ from chalicelib.domain.validation import is_valid_email
 from chalicelib.usecases import payments, promotions
 from chalicelib.usecases.merchants import DEFAULT_BUTTON_RADIUS, MAX_BUTTON_RADIUS, Merchant
 from chalicelib.web import csrf, i18n
-from chalicelib.web.render import Html, render
+from chalicelib.web.render import Html, render, render_shared
 from chalicelib.web.views import Redirect, origin_of
 
 NOTICES = ("cancelled", "failed", "busy")
@@ -176,6 +176,30 @@ def _form_page(
     refused: discounts.PromotionRefused | None = None,
     code_typed: str = "",
 ) -> Html:
+    if values is None and errors is None and status == 200 and refused is None and not code_typed:
+        # The page as everyone who opens this checkout now gets it: rendered once per
+        # container for this very checkout, merchant and settings; the CSRF token (and
+        # the CSP nonce) are new for every response.
+        key = ("checkout.html", repr(checkout), repr(merchant), repr(settings()), base, locale, notice)
+        return render_shared(
+            "checkout.html", key, lambda: _form_context(checkout, merchant, base, locale, notice=notice),
+            {"csrf_token": csrf.issue(checkout.id)}, form_action=_form_actions(checkout, merchant, base))
+    context = _form_context(checkout, merchant, base, locale, values, errors, notice, refused, code_typed)
+    context["csrf_token"] = csrf.issue(checkout.id)
+    return render("checkout.html", context, status=status, form_action=_form_actions(checkout, merchant, base))
+
+
+def _form_context(
+    checkout: Checkout,
+    merchant: Merchant,
+    base: str,
+    locale: str,
+    values: Mapping[str, str] | None = None,
+    errors: Mapping[str, str] | None = None,
+    notice: str | None = None,
+    refused: discounts.PromotionRefused | None = None,
+    code_typed: str = "",
+) -> dict[str, Any]:
     context = _context(checkout, merchant, base, locale)
     if values is None:
         shopper = checkout.shopper or {}
@@ -186,7 +210,6 @@ def _form_page(
         values=values,
         errors=dict(errors or {}),
         notice=notice,
-        csrf_token=csrf.issue(checkout.id),
         methods=checkout.payment_method_types,
         banks=shopper_form.VIRTUAL_ACCOUNT_BANKS,
         # The code form carries what the shopper has typed so far, so applying a code loses nothing.
@@ -196,7 +219,7 @@ def _form_page(
     )
     if context["promo_error"] is None and context["errors"].get("promotion_code"):
         context["promo_error"] = context["t"](context["errors"]["promotion_code"])
-    return render("checkout.html", context, status=status, form_action=_form_actions(checkout, merchant, base))
+    return context
 
 
 def _refusal_text(refused: discounts.PromotionRefused, checkout: Checkout, locale: str) -> str:

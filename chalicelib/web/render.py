@@ -15,10 +15,11 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Mapping
 
 from chalicelib.config import PROJECT_DIR
 
@@ -114,13 +115,67 @@ def static_file(hashed_name: str) -> tuple[bytes, str] | None:
 
 def render(name: str, context: dict[str, Any], status: int = 200, form_action: tuple[str, ...] = ()) -> Html:
     nonce = secrets.token_urlsafe(18)
+    return Html(body=_render_body(name, context, nonce), nonce=nonce, status=status, form_action=form_action)
+
+
+def _render_body(name: str, context: dict[str, Any], nonce: str) -> str:
     base = context.get("base", "")
 
     def static_url(name: str) -> str:
         return f"{base}/static/{static_manifest()[name]}"
 
-    body = template(name).render(**context, csp_nonce=nonce, static_url=static_url)
-    return Html(body=body, nonce=nonce, status=status, form_action=form_action)
+    body: str = template(name).render(**context, csp_nonce=nonce, static_url=static_url)
+    return body
+
+
+# A rendered page kept per container, with marks where its per-response values go.
+_MARK = secrets.token_urlsafe(12).replace("-", "x").replace("_", "y")
+_NONCE_MARK = f"N{_MARK}N"
+_SHARED_SIZE = 256
+_shared: dict[Any, str] = {}
+_shared_lock = threading.Lock()
+
+
+def _fresh_mark(name: str) -> str:
+    return f"F{_MARK}{name}F"
+
+
+def render_shared(
+    name: str,
+    key: Any,
+    make_context: Callable[[], dict[str, Any]],
+    fresh: Mapping[str, str],
+    status: int = 200,
+    form_action: tuple[str, ...] = (),
+) -> Html:
+    """A page that is the same for every response with ``key`` but for its CSP nonce and the
+    ``fresh`` values (a CSRF token): rendered once per container, then only those filled in.
+
+    ``key`` must name everything the page is made from (``make_context`` is called only
+    when it is not known yet). The nonce is new for every response, as with ``render``;
+    each fresh value must reach the page as it is (URL-safe characters), or the page is
+    rendered in full instead.
+    """
+    nonce = secrets.token_urlsafe(18)
+    with _shared_lock:
+        body = _shared.get(key)
+    if body is None:
+        context = make_context()
+        context.update({k: _fresh_mark(k) for k in fresh})
+        body = _render_body(name, context, _NONCE_MARK)
+        with _shared_lock:
+            _shared[key] = body
+            while len(_shared) > _SHARED_SIZE:
+                _shared.pop(next(iter(_shared)))
+    page = body.replace(_NONCE_MARK, nonce)
+    for k, value in fresh.items():
+        page = page.replace(_fresh_mark(k), value)
+    if _MARK in page:
+        # A value went through a filter that changed it: this page cannot be shared.
+        context = make_context()
+        context.update(fresh)
+        page = _render_body(name, context, nonce)
+    return Html(body=page, nonce=nonce, status=status, form_action=form_action)
 
 
 def template_path(name: str) -> Path:
