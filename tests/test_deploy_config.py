@@ -103,8 +103,8 @@ def test_the_cloudformation_table_matches_what_the_store_creates(db):
     live = db.client.describe_table(TableName=db.table)["Table"]
     assert sorted(fragment["AttributeDefinitions"], key=str) == sorted(live["AttributeDefinitions"], key=str)
     assert fragment["KeySchema"] == live["KeySchema"]
-    assert {g["IndexName"]: g["KeySchema"] for g in fragment["GlobalSecondaryIndexes"]} == \
-        {g["IndexName"]: g["KeySchema"] for g in live["GlobalSecondaryIndexes"]}
+    assert {g["IndexName"]: (g["KeySchema"], g["Projection"]) for g in fragment["GlobalSecondaryIndexes"]} == \
+        {g["IndexName"]: (g["KeySchema"], g["Projection"]) for g in live["GlobalSecondaryIndexes"]}
     assert fragment["TimeToLiveSpecification"] == {"AttributeName": "ttl", "Enabled": True}
     assert fragment["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     assert fragment["TableName"] == CONFIG["stages"]["prod"]["environment_variables"]["CHECKOUT_TABLE"]
