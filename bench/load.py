@@ -571,7 +571,9 @@ def report(figures: Figures, problems: list[str], extra: str = "") -> tuple[str,
               "invariants: " + ("all hold" if not problems else "VIOLATED: " + "; ".join(problems))]
     steps = "; ".join(f"{s} {percentile(figures.times[s], 0.5):.0f}/{percentile(figures.times[s], 0.95):.0f}/"
                       f"{percentile(figures.times[s], 0.99):.0f}" for s in STEPS if figures.times.get(s))
-    row = [f"load: {figures.name}", f"{paid / wall:.1f} checkouts/s; p50/p95/p99 ms: {steps}; errors: "
+    gave_up = sum(n for kind, n in figures.outcomes.items() if kind.startswith("gave up"))
+    row = [f"load: {figures.name}", f"{paid} paid in {wall:.0f} s, {paid / wall:.1f} checkouts/s"
+           + (f", {gave_up} shoppers gave up after retries" if gave_up else "") + f"; p50/p95/p99 ms: {steps}; errors: "
            + (", ".join(f"{k} ×{v}" for k, v in sorted(figures.errors.items())) or "none") + extra,
            "all invariants hold" if not problems else "VIOLATED", ""]
     return "\n".join(lines), row
