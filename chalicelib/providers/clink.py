@@ -5,10 +5,15 @@ Pure mapping: our checkout -> the Create Checkout Session body; a session read
 through the shared ``ProviderHttp`` client.
 
 Clink authenticates every request with the secret key in ``X-API-KEY`` and the
-time in ``X-Timestamp`` (ms). Its notifications carry the same two headers, so a
-notification is genuine when the key equals the merchant's (constant-time) and
-the timestamp is within five minutes of now. Nothing signs the body: the
-session read that follows is what counts.
+time in ``X-Timestamp`` (ms). Its notifications are signed instead
+(docs.clinkbill.com/integration): ``X-Clink-Signature`` is the HMAC-SHA256 of
+``X-Clink-Timestamp + "." + raw body`` under the endpoint's signing secret
+(``whsec_…``, the merchant's ``webhook_secret`` credential; several,
+comma-separated, while Clink rotates it). Clink does not say how the digest is
+written: hex is what public merchant code checks, and base64 of the same bytes
+is accepted too. The timestamp may be seconds or milliseconds and must be within
+five minutes of now. A verified event is still only a hint: the session read
+that follows is what counts.
 
 Amounts are JSON numbers in major units (``"originalAmount": 4.99``); we write
 the number's text from the exact Decimal, never through a float.
@@ -21,8 +26,12 @@ merchantReferenceId), ``integration`` (sk_test_/sk_prod_ keys, test domain),
 """
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import hmac
 import json
+import re
 from decimal import Decimal
 from typing import Any, Mapping
 from urllib.parse import quote
@@ -37,9 +46,14 @@ LIVE_BASE = "https://api.clinkbill.com"
 LIVE_KEY_PREFIX = "sk_prod_"
 SESSION_PATH = "/api/checkout/session"
 
-API_KEY_HEADER = "x-api-key"
-TIMESTAMP_HEADER = "x-timestamp"
-TOLERANCE_MS = 300_000
+SIGNATURE_HEADER = "x-clink-signature"
+TIMESTAMP_HEADER = "x-clink-timestamp"
+SIGN_TYPE_HEADER = "x-clink-signtype"
+SIGN_TYPE = "SHA256"
+TOLERANCE_S = 300
+# A timestamp at or above this is milliseconds (1e11 s is the year 5138).
+MS_THRESHOLD = 10**11
+_HEX_DIGEST = re.compile(r"[0-9A-Fa-f]{64}")
 SUCCESS_CODE = 200
 
 # Our payment method -> Clink's paymentMethodType.
@@ -185,24 +199,66 @@ def payment_from_session(data: Mapping[str, Any], session_id: str) -> base.Provi
 
 # --- notifications ------------------------------------------------------------------
 
-def notification_headers(api_key: str, timestamp_ms: int) -> dict[str, str]:
-    """The headers Clink sends with an event (for tests and tools)."""
-    return {"X-API-KEY": api_key, "X-Timestamp": str(timestamp_ms), "Content-Type": "application/json"}
+def webhook_secrets(value: object) -> list[str]:
+    """The merchant's signing secrets: a comma-separated string or a list (newest first)."""
+    items = value if isinstance(value, (list, tuple)) else str(value or "").split(",")
+    return [str(item).strip() for item in items if str(item).strip()]
 
 
-def verify_event(headers: Mapping[str, str], body: bytes, api_key: str, now_ms: int) -> base.Notification:
-    """Check a Clink event's key and timestamp; the event it names. Raises NotificationRejected."""
+def signature_bytes(secret: str, timestamp: str, body: bytes) -> bytes:
+    """HMAC-SHA256 of ``timestamp + "." + body`` under ``secret`` (its UTF-8 bytes, prefix and all)."""
+    return hmac.new(secret.encode("utf-8"), timestamp.encode("ascii") + b"." + body, hashlib.sha256).digest()
+
+
+def _sent_digest(value: str) -> bytes | None:
+    """The 32 bytes a signature header carries, written in hex or in (url-safe) base64; None if neither."""
+    text = value.strip()
+    if _HEX_DIGEST.fullmatch(text):
+        return bytes.fromhex(text)
+    if not text.isascii() or not 43 <= len(text) <= 44:
+        return None
+    try:
+        padded = text + "=" * (-len(text) % 4)
+        decoded = base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    # Only the canonical writing of the 32 bytes: stray padding bits make another string.
+    canonical = base64.b64encode(decoded).decode()
+    if len(decoded) != 32 or text.rstrip("=") not in (canonical.rstrip("="), canonical.rstrip("=").replace("+", "-").replace("/", "_")):
+        return None
+    return decoded
+
+
+def _timestamp_s(raw: str) -> int:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 16:
+        raise NotificationRejected("missing or malformed X-Clink-Timestamp header")
+    value = int(raw)
+    return value // 1000 if value >= MS_THRESHOLD else value
+
+
+def verify_event(headers: Mapping[str, str], body: bytes, secrets: object, now_s: int) -> base.Notification:
+    """Check a Clink event's signature and timestamp; the event it names. Raises NotificationRejected."""
+    keys = webhook_secrets(secrets)
+    if not keys:
+        raise NotificationRejected("no Clink webhook_secret is configured for this merchant")
     lower = {k.lower(): v for k, v in headers.items()}
-    sent_key = lower.get(API_KEY_HEADER)
-    if not sent_key:
-        raise NotificationRejected("missing X-API-KEY header")
-    if not api_key or not hmac.compare_digest(sent_key.encode(), api_key.encode()):
-        raise NotificationRejected("the X-API-KEY header is not the merchant's Clink key")
+    sign_type = (lower.get(SIGN_TYPE_HEADER) or "").strip()
+    if sign_type and sign_type.upper() not in (SIGN_TYPE, "HMAC-SHA256", "HMACSHA256"):
+        raise NotificationRejected(f"unsupported X-Clink-SignType {sign_type[:20]!r}")
     raw_ts = (lower.get(TIMESTAMP_HEADER) or "").strip()
-    if not (raw_ts.isascii() and raw_ts.isdigit()):
-        raise NotificationRejected("missing or malformed X-Timestamp header")
-    if abs(now_ms - int(raw_ts)) > TOLERANCE_MS:
-        raise NotificationRejected("the X-Timestamp is more than 5 minutes from now")
+    sent = _sent_digest(lower.get(SIGNATURE_HEADER) or "")
+    if not raw_ts:
+        raise NotificationRejected("missing X-Clink-Timestamp header")
+    if sent is None:
+        raise NotificationRejected("missing or malformed X-Clink-Signature header")
+    if abs(now_s - _timestamp_s(raw_ts)) > TOLERANCE_S:
+        raise NotificationRejected("the X-Clink-Timestamp is more than 5 minutes from now")
+    # Every secret is tried (no early exit), so timing tells nothing about which one matched.
+    matched = False
+    for key in keys:
+        matched |= hmac.compare_digest(signature_bytes(key, raw_ts, body), sent)
+    if not matched:
+        raise NotificationRejected("the X-Clink-Signature does not match the body under the merchant's webhook_secret")
     try:
         payload = json.loads(body)
         event, data = payload["type"], payload["data"]
@@ -224,8 +280,16 @@ class Adapter(base.Provider):
     name = "clink"
     currencies = CURRENCIES
     methods = frozenset(METHOD_TYPES)
-    credential_names = ("api_key",)
+    credential_names = ("api_key", "webhook_secret")
     default_base_url = SANDBOX_BASE
+
+    @classmethod
+    def check_credentials(cls, credentials: Mapping[str, str]) -> None:
+        secrets = webhook_secrets(credentials.get("webhook_secret"))
+        if not secrets:
+            raise ValueError("webhook_secret must be the signing secret Clink shows for the webhook endpoint (whsec_…)")
+        if any(len(secret) < 16 or any(c.isspace() for c in secret) for secret in secrets):
+            raise ValueError("each webhook_secret must be 16 or more characters without spaces (comma-separated to rotate)")
 
     @classmethod
     def default_base(cls, credentials: Mapping[str, str]) -> str:
@@ -239,7 +303,8 @@ class Adapter(base.Provider):
 
     def __init__(self, merchant_id: str, credentials: Mapping[str, str], base_url: str) -> None:
         super().__init__(merchant_id, credentials, base_url)
-        self._http = ProviderHttp(self.name, secrets=[credentials.get("api_key", "")])
+        self._http = ProviderHttp(
+            self.name, secrets=[credentials.get("api_key", ""), *webhook_secrets(credentials.get("webhook_secret"))])
 
     def _headers(self) -> dict[str, str]:
         return {
@@ -269,4 +334,4 @@ class Adapter(base.Provider):
         return payment_from_session(self._data(response.json()), session_id)
 
     def verify_notification(self, headers: Mapping[str, str], body: bytes, now_s: int) -> base.Notification:
-        return verify_event(headers, body, self.credentials.get("api_key", ""), now_s * 1000)
+        return verify_event(headers, body, self.credentials.get("webhook_secret"), now_s)

@@ -7,9 +7,17 @@ has, every price's currency must be the session's, and the prices must add up
 to ``originalAmount`` exactly. Any violation is a 4xx in Clink's
 ``{code, msg, data}`` shape. Sessions are kept, so reads return them; the hosted
 page (``/pay/{id}``) pays a session when posted to, like a shopper would.
+
+Events are signed the way docs.clinkbill.com/integration describes, with an HMAC
+written here (not the product's verifier): ``X-Clink-Signature`` = HMAC-SHA256 of
+``X-Clink-Timestamp + "." + body`` under the endpoint's signing secret, in hex
+(``encoding="base64"`` for the other reading), ``X-Clink-SignType: SHA256``.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import re
 import time
@@ -62,9 +70,21 @@ def _number(value: Any, where: str, currency: str) -> Decimal:
     return number
 
 
+DEFAULT_SIGNING_SECRET = "whsec_" + "Zm9yLXRlc3RzLW9ubHktY2xpbmstc2lnbmluZw"
+
+
+def sign_event(body: bytes, secret: str, timestamp: str, encoding: str = "hex") -> dict[str, str]:
+    """The headers Clink sends with an event body: its HMAC over ``timestamp.body``."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).digest()
+    signature = digest.hex() if encoding == "hex" else base64.b64encode(digest).decode()
+    return {"Content-Type": "application/json", "X-Clink-Timestamp": timestamp,
+            "X-Clink-Signature": signature, "X-Clink-SignType": "SHA256"}
+
+
 class FakeClink(FakeProvider):
-    def __init__(self, api_key: str) -> None:
+    def __init__(self, api_key: str, webhook_secret: str = DEFAULT_SIGNING_SECRET) -> None:
         self.api_key = api_key
+        self.webhook_secret = webhook_secret
         self.sessions: dict[str, dict[str, Any]] = {}
         self.created: list[dict[str, Any]] = []   # request bodies that were accepted
         super().__init__()
@@ -199,6 +219,12 @@ class FakeClink(FakeProvider):
         """Set fields of a kept session (a test playing the provider: expire it, misreport an amount)."""
         with self.lock:
             self.sessions[session_id].update(fields)
+
+    def signed(self, body: bytes, timestamp_ms: int | None = None, secret: str | None = None,
+               encoding: str = "hex") -> dict[str, str]:
+        """Headers for ``body`` as Clink signs it (``timestamp_ms`` defaults to now)."""
+        stamp = str(int(time.time() * 1000) if timestamp_ms is None else timestamp_ms)
+        return sign_event(body, self.webhook_secret if secret is None else secret, stamp, encoding)
 
     def event(self, session_id: str, event_type: str = "session.complete") -> bytes:
         """The body Clink posts for a session event (api-reference/webhook/session)."""
