@@ -45,6 +45,7 @@ SANDBOX_BASE = "https://uat-api.clinkbill.com"
 LIVE_BASE = "https://api.clinkbill.com"
 LIVE_KEY_PREFIX = "sk_prod_"
 SESSION_PATH = "/api/checkout/session"
+REFUND_PATH = "/api/refund"
 
 SIGNATURE_HEADER = "x-clink-signature"
 TIMESTAMP_HEADER = "x-clink-timestamp"
@@ -80,6 +81,24 @@ STATUS_MAP: dict[tuple[str, str], str] = {
 }
 
 EVENT_TYPES = frozenset({"session.complete", "session.expired"})
+
+# refundReasonType is documented as 0-3 without saying what each means; we send 0
+# and give the merchant's words in ``remark``.
+REFUND_REASON_TYPE = 0
+MAX_REMARK_CHARS = 200
+
+# Refund status words, read case-insensitively. The docs name the events
+# refund.created / refund.succeeded / refund.failed but show no refund object,
+# so the other spellings are guesses kept on the safe side: anything else is UNKNOWN.
+REFUND_STATUS_MAP: dict[str, str] = {
+    "created": base.REFUND_PENDING,
+    "pending": base.REFUND_PENDING,
+    "processing": base.REFUND_PENDING,
+    "succeeded": base.REFUND_SUCCEEDED,
+    "success": base.REFUND_SUCCEEDED,
+    "failed": base.REFUND_FAILED,
+    "fail": base.REFUND_FAILED,
+}
 
 
 def map_status(status: object, payment_status: object) -> str:
@@ -197,6 +216,42 @@ def payment_from_session(data: Mapping[str, Any], session_id: str) -> base.Provi
     )
 
 
+# --- refunds ------------------------------------------------------------------------
+
+def refund_request(order_id: str, amount: int, currency: str, reason: str | None, refund_id: str) -> dict[str, Any]:
+    """The ``POST /refund`` body: our refund id is Clink's idempotency key (refundMerchantOrderId)."""
+    if not order_id:
+        raise base.ProviderRejected("clink names no orderId for this session: it was not paid there")
+    return {
+        "orderId": order_id,
+        "refundMerchantOrderId": refund_id,
+        "refundAmount": money.to_major(amount, currency),
+        "refundReasonType": REFUND_REASON_TYPE,
+        "remark": (reason or "")[:MAX_REMARK_CHARS],
+    }
+
+
+def refund_from_answer(data: Mapping[str, Any], refund_id: str, currency: str | None) -> base.ProviderRefund:
+    """A refund object (create or read answer) in our terms; it must be the refund we asked about."""
+    ours = data.get("refundMerchantOrderId")
+    if ours is not None and ours != refund_id:
+        raise base.ProviderError("clink answered about a different refund")
+    raw = data.get("status") if data.get("status") is not None else data.get("refundStatus")
+    status = REFUND_STATUS_MAP.get(raw.lower(), base.REFUND_UNKNOWN) if isinstance(raw, str) else base.REFUND_UNKNOWN
+    named = data.get("refundCurrency") or data.get("currency") or currency
+    # Without a currency the number's digits cannot be read exactly: no amount rather than a guess.
+    amount, read_currency = base.exact_total("clink", "refundAmount", data.get("refundAmount"), named) if named else (None, None)
+    provider_id = data.get("refundId") if isinstance(data.get("refundId"), str) else data.get("id")
+    return base.ProviderRefund(
+        refund_id=refund_id,
+        status=status,
+        raw_status=str(raw),
+        provider_refund_id=provider_id if isinstance(provider_id, str) and provider_id else None,
+        amount=amount,
+        currency=read_currency,
+    )
+
+
 # --- notifications ------------------------------------------------------------------
 
 def webhook_secrets(value: object) -> list[str]:
@@ -281,6 +336,7 @@ class Adapter(base.Provider):
     currencies = CURRENCIES
     methods = frozenset(METHOD_TYPES)
     credential_names = ("api_key", "webhook_secret")
+    supports_refunds = True
     default_base_url = SANDBOX_BASE
 
     @classmethod
@@ -332,6 +388,30 @@ class Adapter(base.Provider):
         url = f"{self.base_url}{SESSION_PATH}/{quote(session_id, safe='')}"
         response = self._http.request("GET", url, headers=self._headers())
         return payment_from_session(self._data(response.json()), session_id)
+
+    def refund(self, session_id: str, amount: int, currency: str, reason: str | None, refund_id: str) -> str:
+        session = self.read_session(session_id)
+        if session.status != base.PAID:
+            raise base.ProviderRejected(f"clink says the session is {session.raw_status}, not paid")
+        body = encode_json(refund_request(session.provider_reference or "", amount, currency, reason, refund_id))
+        # refundMerchantOrderId makes a repeat of this request the same refund at Clink.
+        response = self._http.request(
+            "POST", self.base_url + REFUND_PATH, headers=self._headers(), body=body, retry_safe=True)
+        try:
+            payload = response.json()
+        except base.ProviderError:
+            # A 2xx means the refund was accepted: an unreadable body must not hide that.
+            return ""
+        refund = refund_from_answer(self._data(payload), refund_id, currency)
+        if refund.status == base.REFUND_FAILED:
+            raise base.ProviderRejected(f"clink refused the refund ({refund.raw_status})")
+        return refund.provider_refund_id or ""
+
+    def read_refund(self, session_id: str, refund_id: str, provider_refund_id: str | None = None) -> base.ProviderRefund:
+        # Clink's own id when we have it; else ours, which Clink keeps as refundMerchantOrderId.
+        url = f"{self.base_url}{REFUND_PATH}/{quote(provider_refund_id or refund_id, safe='')}"
+        response = self._http.request("GET", url, headers=self._headers())
+        return refund_from_answer(self._data(response.json()), refund_id, None)
 
     def verify_notification(self, headers: Mapping[str, str], body: bytes, now_s: int) -> base.Notification:
         return verify_event(headers, body, self.credentials.get("webhook_secret"), now_s)

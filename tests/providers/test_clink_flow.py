@@ -436,3 +436,84 @@ def test_the_admin_cli_insists_on_exactly_the_clink_credentials(db, monkeypatch,
         argv += ["--credential", pair]
     with pytest.raises(InvalidRequest):
         admin.run(argv)
+
+
+# --- refunds ------------------------------------------------------------------------
+
+def refund(server, merchant, checkout_id: str, body: dict | None = None) -> requests.Response:
+    return requests.post(f"{server.url}/api/checkouts/{checkout_id}/refunds", headers=merchant.headers,
+                         data=json.dumps(body) if body is not None else "", timeout=20)
+
+
+def completed(server, merchant, fake) -> tuple[dict, str]:
+    checkout, session_id = paid_session(server, merchant, fake)
+    body = fake.event(session_id)
+    assert notify(server, merchant, body, signed(fake, body)).status_code == 200
+    assert read(server, merchant, checkout["id"])["status"] == "complete"
+    return checkout, session_id
+
+
+def test_a_partial_refund_then_the_rest_refund_the_checkout_at_clink(live_server, merchant, fake, receiver):
+    checkout, session_id = completed(live_server, merchant, fake)
+    first = refund(live_server, merchant, checkout["id"], {"amount": 1000, "reason": "한 개 반품"})
+    assert first.status_code == 201, first.text
+    assert first.json()["checkout"]["status"] == "partially_refunded"
+    rest = refund(live_server, merchant, checkout["id"])
+    assert rest.status_code == 201, rest.text
+    assert rest.json()["amount"] == 3497 and rest.json()["checkout"]["status"] == "refunded"
+
+    sent = fake.refund_requests
+    assert [r["refundAmount"] for r in sent] == [Decimal("10.00"), Decimal("34.97")]
+    assert [r["refundMerchantOrderId"] for r in sent] == [first.json()["id"], rest.json()["id"]]
+    assert len({r["refundMerchantOrderId"] for r in sent}) == 2
+    assert {r["orderId"] for r in sent} == {fake.sessions[session_id]["orderId"]}
+    assert sent[0]["remark"] == "한 개 반품" and sent[0]["refundReasonType"] in (0, 1, 2, 3)
+    raw = [r.body for r in fake.requests if r.path == "/api/refund"]
+    assert b'"refundAmount":10.00' in raw[0] and b'"refundAmount":34.97' in raw[1]
+    assert first.json()["provider_refund_id"] == fake.refunds[first.json()["id"]]["refundId"]
+    assert [d["type"] for d in receiver.verified(merchant.webhook_secret)] == [
+        "checkout.completed", "checkout.refunded", "checkout.refunded"]
+    assert refund(live_server, merchant, checkout["id"], {"amount": 1}).status_code == 409
+
+
+def test_a_repeated_refund_request_is_one_refund_at_clink(live_server, merchant, fake):
+    checkout, session_id = completed(live_server, merchant, fake)
+    adapter = clink.Adapter(merchant.id, {"api_key": KEY, "webhook_secret": SIGNING_SECRET}, fake.url)
+    first = adapter.refund(session_id, 499, "USD", None, "re_retry0000000000000000001")
+    again = adapter.refund(session_id, 499, "USD", None, "re_retry0000000000000000001")
+    assert first == again and len(fake.refunds) == 1 and len(fake.refund_requests) == 2
+    read_back = adapter.read_refund(session_id, "re_retry0000000000000000001")
+    assert (read_back.status, read_back.amount, read_back.currency) == (base.REFUND_SUCCEEDED, 499, "USD")
+    assert read_back.provider_refund_id == first
+    with pytest.raises(base.ProviderRejected):
+        adapter.refund(session_id, 4497 - 499 + 1, "USD", None, "re_toomuch000000000000000001")
+    with pytest.raises(base.ProviderRejected):
+        adapter.read_refund(session_id, "re_neverasked00000000000001")
+
+
+def test_clink_refuses_an_amount_that_is_not_exact_in_major_units(live_server, merchant, fake):
+    _, session_id = completed(live_server, merchant, fake)
+    body = {"orderId": fake.sessions[session_id]["orderId"], "refundMerchantOrderId": "re_x",
+            "refundAmount": Decimal("1.005"), "refundReasonType": 0, "remark": ""}
+    response = requests.post(f"{fake.url}/api/refund", data=clink.encode_json(body), timeout=10, headers={
+        "Content-Type": "application/json", "X-API-KEY": KEY, "X-Timestamp": str(clock.now_ms())})
+    assert response.status_code == 400 and fake.refunds == {}
+
+
+def test_a_refund_body_carries_our_refund_id_and_the_exact_amount():
+    body = clink.refund_request("ord_1", 1005, "USD", "x" * 300, "re_1")
+    assert clink.encode_json(body) == (
+        b'{"orderId":"ord_1","refundMerchantOrderId":"re_1","refundAmount":10.05,"refundReasonType":0,'
+        b'"remark":"' + b"x" * 200 + b'"}')
+    assert clink.encode_json(clink.refund_request("ord_1", 29000, "KRW", None, "re_2")).count(b'"refundAmount":29000,') == 1
+
+
+@pytest.mark.parametrize("raw,status", [("succeeded", base.REFUND_SUCCEEDED), ("SUCCEEDED", base.REFUND_SUCCEEDED),
+                                        ("created", base.REFUND_PENDING), ("failed", base.REFUND_FAILED),
+                                        ("reversed", base.REFUND_UNKNOWN), (None, base.REFUND_UNKNOWN)])
+def test_refund_statuses_map_to_a_closed_set(raw, status):
+    refund_read = clink.refund_from_answer({"refundMerchantOrderId": "re_1", "status": raw,
+                                            "refundAmount": Decimal("1.50"), "refundCurrency": "USD"}, "re_1", None)
+    assert (refund_read.status, refund_read.amount) == (status, 150)
+    with pytest.raises(base.ProviderError):
+        clink.refund_from_answer({"refundMerchantOrderId": "re_2", "status": "succeeded"}, "re_1", None)
