@@ -157,6 +157,8 @@ class Notification:
 
 class Provider(ABC):
     name: ClassVar[str]
+    # How the shopper knows the provider ("Continue to PayCombat").
+    display_name: ClassVar[str] = ""
     currencies: ClassVar[frozenset[str]]
     methods: ClassVar[frozenset[str]]
     credential_names: ClassVar[tuple[str, ...]]

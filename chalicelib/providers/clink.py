@@ -333,6 +333,7 @@ def verify_event(headers: Mapping[str, str], body: bytes, secrets: object, now_s
 
 class Adapter(base.Provider):
     name = "clink"
+    display_name = "Clink"
     currencies = CURRENCIES
     methods = frozenset(METHOD_TYPES)
     credential_names = ("api_key", "webhook_secret")

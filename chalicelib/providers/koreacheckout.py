@@ -300,6 +300,7 @@ def awaiting_outcome(checkout_status: str | None, attempt_session_id: str | None
 
 class Adapter(base.Provider):
     name = NAME
+    display_name = "KoreaCheckout"
     currencies = frozenset({"KRW"})
     methods = frozenset(METHOD_MAP.values())
     credential_names = ("api_key", "webhook_secret")
