@@ -10,7 +10,7 @@ from typing import Any
 
 from chalice.app import Blueprint, Rate
 
-from . import checkouts, clock, events, i18n, lifecycle, merchants, payment_links, web
+from . import checkouts, clock, events, i18n, lifecycle, merchants, payment_links, reconcile, web
 from .render import render
 from .store import get_store
 
@@ -85,6 +85,12 @@ def visit_payment_link(link_id: str) -> Any:
 def deliver_webhooks(event: Any) -> dict[str, int]:
     """Retries of merchant webhooks that are due (the first attempt is made at once)."""
     return {"tried": events.deliver_due(get_store(), clock.now_s())}
+
+
+@bp.schedule(Rate(1, unit=Rate.MINUTES))
+def reconcile_payments(event: Any) -> dict[str, int]:
+    """Asks the providers about processing checkouts that are due (providers.md, "Reconciliation")."""
+    return reconcile.run(get_store(), clock.now_s())
 
 
 @bp.schedule(Rate(5, unit=Rate.MINUTES))
