@@ -17,12 +17,12 @@ import pytest
 import requests
 
 from chalicelib import config as checkout_config
-from chalicelib import pages
-from chalicelib.web import Redirect
+from chalicelib.web import pages
+from chalicelib.web.views import Redirect
 from tests import flow
+from tests.adapters.providers.fake_koreacheckout import FakeKoreaCheckout
+from tests.adapters.providers.fake_paycombat import FakePayCombat
 from tests.conftest import checkout_body, create_merchant
-from tests.providers.fake_koreacheckout import FakeKoreaCheckout
-from tests.providers.fake_paycombat import FakePayCombat
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
