@@ -146,6 +146,9 @@ class Checkout:
     reservation: dict[str, Any] | None = None
     # Paid after its reservation was given back, when the code had run out meanwhile.
     promotion_over_limit: bool = False
+    # What earlier attempts' provider sessions asked for ({provider_session_id, amount,
+    # currency}, newest last): a late payment on one is judged by it.
+    released_attempts: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def amount_subtotal(self) -> int:
@@ -317,6 +320,10 @@ def plan_lock(checkout: Checkout, attempt: Attempt, shopper: dict[str, str], now
     )
 
 
+# Earlier attempts remembered for judging a late payment on their sessions.
+MAX_RELEASED_ATTEMPTS = 20
+
+
 def plan_release(checkout: Checkout, attempt_id: str, failed: bool, reason: str, now_s: int) -> Transition | None:
     """processing -> open: the attempt failed or the shopper left the provider.
 
@@ -325,11 +332,17 @@ def plan_release(checkout: Checkout, attempt_id: str, failed: bool, reason: str,
     """
     if checkout.status != PROCESSING or checkout.attempt is None or checkout.attempt.id != attempt_id:
         return None
+    set_fields: dict[str, Any] = {"last_error": reason}
+    attempt = checkout.attempt
+    if attempt.provider_session_id and attempt.amount is not None:
+        asked = {"provider_session_id": attempt.provider_session_id, "amount": attempt.amount,
+                 "currency": attempt.currency or checkout.currency}
+        set_fields["released_attempts"] = [*checkout.released_attempts, asked][-MAX_RELEASED_ATTEMPTS:]
     return Transition(
         from_status=PROCESSING,
         from_version=checkout.version,
         to_status=OPEN,
-        set_fields={"last_error": reason},
+        set_fields=set_fields,
         remove_fields=("attempt", "reservation"),
         event_type=EVENT_PAYMENT_FAILED if failed else None,
         event_key=f"{EVENT_PAYMENT_FAILED}#{attempt_id}" if failed else None,

@@ -241,3 +241,40 @@ def test_the_schedule_is_1_5_15_60_minutes_then_hourly_and_at_expiry():
     times = [domain.reconcile_at(created, expires, k) - created for k in range(8)]
     assert times == [60, 300, 900, 3600, 7200, 10800, 4 * 3600 - 120, 4 * 3600]
     assert domain.reconcile_at(created, expires, 8) - created == 5 * 3600
+
+
+# --- what a session asked for is what it is judged by -----------------------------------
+
+def patch(web: Web, rig: Rig, checkout_id: str, body: dict[str, Any]) -> Any:
+    return web.request("PATCH", f"/api/checkouts/{checkout_id}", {**rig.merchant.headers, "content-type": "application/json"},
+                       json.dumps(body))
+
+
+@pytest.mark.parametrize("provider", ["sandbox", "koreacheckout"])
+def test_a_late_payment_on_an_earlier_session_is_judged_by_what_that_session_asked(provider, local_db, receiver, web,
+                                                                                    make_rig):
+    rig = make_rig(provider, local_db, receiver.url)
+    checkout_id, first_session = started(rig, web)
+    assert local_db.get_checkout(checkout_id).attempt.amount == rig.total
+    # The shopper came back without paying; the merchant changed the order; nobody submitted again.
+    assert web.get(f"/c/{checkout_id}/cancel").status == 303
+    changed = patch(web, rig, checkout_id, {"line_items": [{"name": "큰 녹차", "unit_amount": 30000, "quantity": 1}]})
+    assert changed.status == 200 and changed.json()["amount_total"] == 30000
+    rig.pay(first_session)  # ...and then the first session was paid after all, with what it asked for
+
+    assert rig.notify(web, first_session, checkout_id).status == 200
+    done = local_db.get_checkout(checkout_id)
+    assert done.status == "complete" and done.amount_mismatch is None
+    assert (done.payment.amount, done.payment.provider_session_id) == (rig.total, first_session)
+    assert events(local_db, checkout_id) == ["checkout.completed"]
+
+
+def test_a_current_session_paid_with_the_new_total_instead_of_what_it_asked_is_flagged(local_db, receiver, web,
+                                                                                        make_rig):
+    rig = make_rig("koreacheckout", local_db, receiver.url)
+    checkout_id, session_id = started(rig, web)
+    rig.pay(session_id, amount=rig.total + 8000)
+    assert reconcile.run(local_db, clock.now_s(), older_than_s=0) == counts(checked=1, unchanged=1)
+    flagged = local_db.get_checkout(checkout_id)
+    assert flagged.status == "processing"
+    assert (flagged.amount_mismatch["expected_amount"], flagged.amount_mismatch["amount"]) == (rig.total, rig.total + 8000)
