@@ -149,6 +149,8 @@ class Checkout:
     # What earlier attempts' provider sessions asked for ({provider_session_id, amount,
     # currency}, newest last): a late payment on one is judged by it.
     released_attempts: list[dict[str, Any]] = field(default_factory=list)
+    # Creation time in microseconds: the merchant index's order, strict within one second.
+    created_at_us: int | None = None
 
     @property
     def amount_subtotal(self) -> int:
