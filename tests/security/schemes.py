@@ -46,7 +46,6 @@ class Scheme:
     proof_headers: tuple[str, ...] = ()
     # Headers an attacker could leave out (the proof, and a timestamp where it is separate).
     removable: tuple[str, ...] = ()
-    body_signed = True
     # Accepted age of the timestamp, in seconds: (oldest in the past, latest in the future); None: no timestamp.
     window: tuple[int, int] | None = None
 
@@ -294,24 +293,13 @@ def missing_header(draw: Callable[..., Any], s: Scheme) -> Forgery:
 def duplicated_header(draw: Callable[..., Any], s: Scheme) -> Forgery:
     """The genuine proof and a forged one in one request: merged by a proxy ("a, b") or sent twice.
 
-    For signed schemes the body is changed, so the genuine proof no longer covers
-    it; for a scheme keyed by a header alone the attacker's key is the one the request ends up with.
+    The body is changed, so the genuine proof no longer covers it.
     """
     genuine = s.genuine()
-    if s.body_signed:
-        body = _changed_body(draw, s)
-        name = s.proof_headers[0]
-        forged = s.sign(body, draw(s.other_secrets()), s.now_s)[name]
-        first, second = draw(st.permutations([genuine.headers[name], forged]))
-    else:
-        body = s.body
-        name = draw(st.sampled_from(["X-API-KEY", "X-Timestamp"]))
-        if name == "X-API-KEY":
-            first, second = genuine.headers[name], draw(s.other_secrets())
-        else:
-            assert s.window is not None
-            stale = s.now_s - s.window[0] - draw(st.integers(1, 10**6))
-            first, second = genuine.headers[name], str(stale * 1000)
+    body = _changed_body(draw, s)
+    name = s.proof_headers[0]
+    forged = s.sign(body, draw(s.other_secrets()), s.now_s)[name]
+    first, second = draw(st.permutations([genuine.headers[name], forged]))
     how = draw(st.sampled_from(["merged", "merged reversed", "sent twice"]))
     headers = dict(genuine.headers)
     if how == "merged":
@@ -344,9 +332,7 @@ def outside_window(draw: Callable[..., Any], s: Scheme) -> Forgery:
 
 
 def forgeries(s: Scheme) -> st.SearchStrategy[Forgery]:
-    kinds = [proof_byte(s), wrong_secret(s), missing_header(s), duplicated_header(s)]
-    if s.body_signed:
-        kinds += [body_byte(s), resized_body(s)]
+    kinds = [proof_byte(s), wrong_secret(s), missing_header(s), duplicated_header(s), body_byte(s), resized_body(s)]
     if s.window is not None:
         kinds.append(outside_window(s))
     if isinstance(s, SandboxScheme):
@@ -356,9 +342,8 @@ def forgeries(s: Scheme) -> st.SearchStrategy[Forgery]:
 
 def kinds(s: Scheme) -> set[str]:
     """Every class of forgery ``forgeries(s)`` draws from."""
-    names = {"proof header byte changed", "signed with another secret", "header missing", "header duplicated"}
-    if s.body_signed:
-        names |= {"one body byte changed", "body cut or extended"}
+    names = {"proof header byte changed", "signed with another secret", "header missing", "header duplicated",
+             "one body byte changed", "body cut or extended"}
     if s.window is not None:
         names.add("timestamp")
     if isinstance(s, SandboxScheme):
