@@ -416,7 +416,7 @@ def import_times(env: dict[str, str]) -> list[tuple[str, int]]:
 
 
 def idle_cost() -> tuple[float, str]:
-    """30 days of the two scheduled sweeps on an empty table, from one measured tick of each.
+    """30 days of the scheduled jobs (entrypoints/jobs.py) on an empty table, from one measured tick of each.
 
     API Gateway bills nothing idle; DynamoDB on demand bills only requests (and storage,
     nothing here); Lambda bills the scheduled invocations.
@@ -425,7 +425,7 @@ def idle_cost() -> tuple[float, str]:
 
     from chalicelib.adapters import store
     from chalicelib.adapters.store import Store
-    from chalicelib.usecases import events, expiry
+    from chalicelib.usecases import events, expiry, reconcile
 
     empty = Store(store.dynamodb_client(), "bench-idle")
     empty.create_table(point_in_time_recovery=False)
@@ -433,6 +433,7 @@ def idle_cost() -> tuple[float, str]:
     total = 0.0
     parts = []
     for name, tick, per_month in (("webhook retries", events.deliver_due, 30 * 24 * 60),
+                                  ("reconciliation", reconcile.run, 30 * 24 * 60),
                                   ("expiry sweep", expiry.expire_due, 30 * 24 * 12)):
         tick(empty, int(time.time()))  # warm
         before_r = counter.read_units
