@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
-from . import csrf, discounts, domain, i18n, money, payments, promotions, providers, shopper_form
+from . import business, csrf, discounts, domain, i18n, money, payments, promotions, providers, shopper_form
 from .domain import Checkout
 from .errors import Forbidden, FormInvalid, ProviderFailed, StateConflict
 from .merchants import DEFAULT_BUTTON_RADIUS, MAX_BUTTON_RADIUS, Merchant
@@ -31,6 +31,18 @@ POLL_MS = 3000
 # The words the page's script needs for client-side checks; the server has the rest.
 CLIENT_MESSAGES = ("required", "invalid_email", "invalid_postal_code", "choose_method", "must_agree",
                    "errors_title", "error_count", "error_count_one")
+
+
+# Who processes the shopper's data for the payment (PIPA 제26조 위탁) and, for providers
+# outside Korea, where it goes (제28조의8). No public source names Clink's or Payfect's
+# country; these are our reading of their own sites, to be confirmed with each contract.
+PROCESSORS: dict[str, tuple[str, str | None]] = {
+    "sandbox": ("Sandbox", None),
+    "koreacheckout": ("KoreaCheckout", None),
+    "paycombat": ("PayCombat", None),
+    "clink": ("Clink", "country_sg"),
+    "payfect": ("Payfect", "country_us"),
+}
 
 
 def _relative_luminance(color: str) -> float:
@@ -104,8 +116,18 @@ def _context(checkout: Checkout, merchant: Merchant, base: str, locale: str) -> 
         return money.format_amount(amount, checkout.currency, locale)
 
     other = "en" if locale == "ko" else "ko"
+    products = [i for i in checkout.line_items if not i.shipping]
+    shipping_lines = [i for i in checkout.line_items if i.shipping]
+    profile = merchant.business or {}
+    fee = profile.get("return_shipping_fee")
+    processor, country = PROCESSORS.get(checkout.provider, (checkout.provider, None))
     return {
         "t": t,
+        "seller": business.footer(profile),
+        "return_fee": money.format_amount(int(fee), "KRW", locale) if isinstance(fee, int) else None,
+        "processor": processor,
+        "processor_country": t(country) if country else None,
+        "non_returnable": any(i.non_returnable for i in products),
         "locale": locale,
         "base": base,
         "checkout": checkout,
@@ -113,9 +135,12 @@ def _context(checkout: Checkout, merchant: Merchant, base: str, locale: str) -> 
         "brand": brand(merchant),
         "items": [
             {"name": i.name, "description": i.description, "image_url": i.image_url,
-             "quantity": i.quantity, "amount": fmt(i.amount)}
-            for i in checkout.line_items
+             "quantity": i.quantity, "amount": fmt(i.amount), "non_returnable": bool(i.non_returnable)}
+            for i in products
         ],
+        # Shipping charges are one line of the sums; a shipped order without one ships free.
+        "shipping_fee": (fmt(sum(i.amount for i in shipping_lines)) if sum(i.amount for i in shipping_lines) else t("free"))
+        if shipping_lines or checkout.collect_shipping_address else None,
         "total": fmt(checkout.amount_total),
         "subtotal": fmt(checkout.amount_subtotal),
         "discount": fmt(checkout.amount_discount) if checkout.amount_discount else None,
@@ -150,9 +175,18 @@ def _form_page(
     if values is None:
         shopper = checkout.shopper or {}
         values = {**checkout.customer, **shopper}
-        # One tap fewer: the first method the checkout allows starts chosen.
+        # One tap fewer: the first method the checkout allows starts chosen, and most orders
+        # ship to the orderer. Never ticked for the shopper: agree and marketing_opt_in.
         values["payment_method"] = checkout.payment_method_types[0]
+        values["recipient_same"] = "1"
+    t = context["t"]
+    takes_installments = providers.adapter_class(checkout.provider).takes_installments
+    cash = checkout.currency == "KRW" and any(m in domain.CASH_METHODS for m in checkout.payment_method_types)
     context.update(
+        installment_options=[("0", t("months_0"))] + [(str(n), t("months", n=n)) for n in domain.INSTALLMENT_MONTHS]
+        if shopper_form.installments_shown(checkout, takes_installments) else [],
+        cash_receipt_options=[(k, t("cash_receipt_" + k)) for k in shopper_form.CASH_RECEIPT_TYPES] if cash else [],
+        delivery_options=[("", t("delivery_none"))] + [(k, t("delivery_" + k)) for k in shopper_form.DELIVERY_REQUESTS],
         values=values,
         errors=dict(errors or {}),
         notice=notice,
