@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
-from . import business, csrf, discounts, domain, i18n, money, payments, promotions, providers, shopper_form
+from . import business, clock, csrf, discounts, domain, i18n, money, payments, promotions, providers, shopper_form
 from .domain import Checkout
 from .errors import Forbidden, FormInvalid, ProviderFailed, StateConflict
 from .merchants import DEFAULT_BUTTON_RADIUS, MAX_BUTTON_RADIUS, Merchant
@@ -96,6 +96,18 @@ def format_deadline(due_at_s: int, locale: str) -> tuple[str, str]:
     else:
         text = f"{moment.day} {moment:%b %Y, %H:%M} KST"
     return moment.isoformat(), text
+
+
+def format_time_left(seconds: int, locale: str) -> str | None:
+    """What is left until a deadline, as the shopper reads it (2일 5시간 / 3시간 20분); None once past."""
+    if seconds <= 0:
+        return None
+    t = i18n.translator(locale)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    if days:
+        return t("time_days", d=days, h=hours)
+    return t("time_hours", h=hours, m=max(1, rest // 60) if not hours else rest // 60)
 
 
 def _form_actions(checkout: Checkout, merchant: Merchant, base: str) -> tuple[str, ...]:
@@ -254,6 +266,7 @@ def checkout_page(store: Store, base: str, checkout_id: str, query: Mapping[str,
             pending = dict(attempt.pending)
             if pending.get("due_at_s"):
                 pending["deadline_iso"], pending["deadline"] = format_deadline(int(pending["due_at_s"]), locale)
+                pending["time_left"] = format_time_left(int(pending["due_at_s"]) - clock.now_s(), locale)
             context.update(pending=pending, status=view)
             return render("waiting.html", context)
         context.update(provider_url=attempt.redirect_url, status=view)

@@ -19,7 +19,7 @@ FIELDS = (
     "name", "email", "phone", "postal_code", "address1", "address_jibun", "address2", "payment_method", "bank", "agree",
     "recipient_same", "recipient_name", "recipient_phone", "recipient_phone2", "delivery_request",
     "delivery_request_text", "entrance_code", "cash_receipt", "cash_receipt_id", "installment_months",
-    "marketing_opt_in",
+    "marketing_opt_in", "recipient_block",
 )
 ADDRESS_FIELDS = ("postal_code", "address1", "address_jibun", "address2")
 MAX_LENGTHS = {
@@ -104,8 +104,14 @@ def validate(values: Mapping[str, str], checkout: Checkout, installments_offered
     return errors
 
 
+def recipient_is_orderer(values: Mapping[str, str]) -> bool:
+    """"주문자 정보와 동일" ticked, or a form without the recipient block (``recipient_block``
+    marks a page that had it: there an unticked box means someone else receives the order)."""
+    return values.get("recipient_same") in TICKED or values.get("recipient_block") != "1"
+
+
 def _validate_recipient(values: Mapping[str, str], errors: dict[str, str]) -> None:
-    if values.get("recipient_same") not in TICKED:
+    if not recipient_is_orderer(values):
         if not values.get("recipient_name"):
             errors.setdefault("recipient_name", "required")
         phone = values.get("recipient_phone", "")
@@ -185,7 +191,7 @@ def _mobile_digits(number: str) -> str:
 
 def shipping(values: Mapping[str, str]) -> dict[str, str]:
     """The recipient and delivery as the merchant ships them; "주문자 정보와 동일" copies the orderer."""
-    same = values.get("recipient_same") in TICKED
+    same = recipient_is_orderer(values)
     request = values.get("delivery_request", "")
     text = values.get("delivery_request_text", "") if request == "custom" else DELIVERY_REQUESTS.get(request, "")
     kept = {

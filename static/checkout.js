@@ -1,8 +1,9 @@
 /* Hosted checkout. Every page works without this file; it only adds (see docs/script-inventory.json):
    on the form, the Daum/Kakao address search loaded on demand, light checks before the
    server's (never instead), focus on the error summary, the bank for virtual accounts and one
-   submit per click, typed values kept when a promotion code is applied; on the waiting pages,
-   status polling that moves on by itself. */
+   submit per click, typed values kept when a promotion code is applied, the cash-receipt,
+   instalment and recipient fields shown only when they apply; on the waiting pages, status
+   polling that moves on by itself and a copy button for the account number. */
 (function () {
   "use strict";
   // Newer builds come from kakaocdn as kakao.Postcode; the daumcdn URL serves daum.Postcode.
@@ -183,6 +184,19 @@
     }
     if (bank) { inputs("payment_method").forEach(function (r) { r.addEventListener("change", syncBank); }); syncBank(); }
 
+    // Cash receipt for cash methods, instalments for cards; the recipient only when it is someone else.
+    function show(node, on) { if (node) { node.hidden = !on; [].forEach.call(node.querySelectorAll("select,input"), function (c) { c.disabled = !on; }); } }
+    function syncChoices() {
+      var chosen = q(form, "[name=payment_method]:checked");
+      var method = chosen ? chosen.value : "";
+      show(q(form, "[data-cash-only]"), method === "bank_transfer" || method === "virtual_account");
+      show(q(form, "[data-card-only]"), method === "card");
+      var same = q(form, "#f-recipient_same");
+      show(q(form, "[data-recipient-fields]"), !(same && same.checked));
+    }
+    form.addEventListener("change", syncChoices);
+    syncChoices();
+
     // A corrected field loses its message as soon as it is right.
     form.addEventListener("change", function (event) {
       var name = event.target.name;
@@ -239,6 +253,17 @@
       });
     });
   }
+
+  // The account number is plain selectable text; the button only saves the shopper a long press.
+  [].forEach.call(d.querySelectorAll("[data-copy]"), function (button) {
+    if (!navigator.clipboard) { return; }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(d.getElementById(button.getAttribute("data-copy")).textContent.trim()).then(function () {
+        button.textContent = button.getAttribute("data-copied");
+      });
+    });
+  });
 
   var form = q(d, "[data-checkout-form]");
   var status = q(d, "[data-status-url]");

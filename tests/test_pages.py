@@ -285,7 +285,7 @@ def test_the_language_follows_the_checkout_and_lang_switches_it(client, merchant
     assert f'href="http://localhost/c/{checkout["id"]}?lang=en" hreflang="en" lang="en">English</a>' in korean
     english = html(client.http.get(f"/c/{checkout['id']}?lang=en"))
     assert '<html lang="en">' in english and ">Order summary</h2>" in english
-    assert ">I confirm the order and agree to pay.</label>" in english
+    assert ">I have checked the order and agree to pay</label>" in english
     unknown = html(client.http.get(f"/c/{checkout['id']}?lang=fr"))
     assert '<html lang="ko">' in unknown
     # A form posted in English is answered in English.
@@ -300,7 +300,7 @@ def test_the_consent_checkbox_is_on_the_korean_page_and_required(client, merchan
     checkout = new_checkout(client, merchant)
     page = html(client.http.get(f"/c/{checkout['id']}"))
     assert 'type="checkbox" name="agree" value="1" required' in page
-    assert "주문 내용을 확인했으며 결제에 동의합니다." in page
+    assert "주문 내용을 확인하였으며, 결제에 동의합니다" in page
     refused = submit(client, checkout, agree="")
     assert refused.status_code == 422
     assert 'id="e-agree">결제에 동의해 주세요.</p>' in html(refused)
