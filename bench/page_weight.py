@@ -84,6 +84,7 @@ def _serve_demo_checkout() -> tuple[str, Any]:
 
     from app import app
     from chalicelib import checkouts, merchants, store
+    from chalicelib.admin import DEMO_BUSINESS
     from tools.dynamodb_local import MotoServer, free_port
 
     moto = MotoServer()
@@ -96,6 +97,8 @@ def _serve_demo_checkout() -> tuple[str, Any]:
     merchant, _, _ = merchants.create(
         table, merchant_id=f"bench-{uuid.uuid4().hex[:8]}", name="데모 상점 Demo Store", provider="sandbox",
         allowed_hosts=["127.0.0.1"], support_email="help@example.com",
+        # A complete seller profile: the footer and notices a Korean storefront must carry.
+        business_profile=dict(DEMO_BUSINESS),
     )
     checkout = checkouts.create(table, merchant, {
         "line_items": [
