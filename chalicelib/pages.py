@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
-from . import business, clock, csrf, discounts, domain, i18n, money, payments, promotions, providers, shopper_form
+from . import business, clock, csrf, discounts, domain, i18n, logs, money, payments, promotions, providers, shopper_form
 from .domain import Checkout
 from .errors import Forbidden, FormInvalid, ProviderFailed, StateConflict
 from .merchants import DEFAULT_BUTTON_RADIUS, MAX_BUTTON_RADIUS, Merchant
@@ -280,9 +280,13 @@ def checkout_page(store: Store, base: str, checkout_id: str, query: Mapping[str,
 def submit(store: Store, base: str, checkout_id: str, form: Mapping[str, list[str]], query: Mapping[str, str]) -> Html | Redirect:
     checkout, merchant = payments.load_with_merchant(store, checkout_id)
     token = (form.get("csrf_token") or [""])[0]
-    if not csrf.verify(checkout.id, token):
-        raise Forbidden("The form expired; reload the page.", code="csrf_failed")
     locale = i18n.pick_locale(query.get("lang") or (form.get("lang") or [""])[0], checkout.locale)
+    if not csrf.verify(checkout.id, token):
+        # The error page of a known checkout: the merchant's brand and seller footer stay on it.
+        logs.note(outcome="csrf_failed")
+        context = _context(checkout, merchant, base, locale)
+        context.update(kind="csrf", title=context["t"]("csrf_title"), body=context["t"]("csrf_body"))
+        return render("message.html", context, status=Forbidden.http_status)
     page = f"{base}/c/{checkout.id}"
     action = (form.get("promo_action") or [""])[0]
     try:

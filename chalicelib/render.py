@@ -10,7 +10,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +70,7 @@ def compact(source: str, suffix: str) -> str:
     return source
 
 
-@lru_cache(maxsize=None)
+@cache
 def _served(path: Path) -> bytes:
     if path.suffix in (".css", ".js"):
         return compact(path.read_text(encoding="utf-8"), path.suffix).encode()
