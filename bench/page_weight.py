@@ -104,7 +104,7 @@ def _serve_demo_checkout() -> tuple[str, Any]:
     checkout = checkouts.create(table, merchant, {
         "line_items": [
             {"name": "유기농 녹차 세트", "unit_amount": 19000, "quantity": 1},
-            {"name": "배송비", "unit_amount": 3000, "quantity": 1},
+            {"name": "배송비", "unit_amount": 3000, "quantity": 1, "shipping": True},
         ],
         "currency": "KRW",
         "success_url": f"{base}/thanks", "cancel_url": f"{base}/cart",

@@ -173,7 +173,7 @@ def demo(store: Any, base_url: str, store_url: str) -> dict[str, Any]:
     checkout = checkouts.create(store, merchant, {
         "line_items": [
             {"name": "유기농 녹차 세트", "unit_amount": 19000, "quantity": 1},
-            {"name": "배송비", "unit_amount": 3000, "quantity": 1},
+            {"name": "배송비", "unit_amount": 3000, "quantity": 1, "shipping": True},
         ],
         "currency": "KRW",
         "success_url": f"{store_url}/success?checkout_id={{CHECKOUT_ID}}",

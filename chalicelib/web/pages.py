@@ -154,9 +154,10 @@ def _context(checkout: Checkout, merchant: Merchant, base: str, locale: str) -> 
              "quantity": i.quantity, "amount": fmt(i.amount), "non_returnable": bool(i.non_returnable)}
             for i in products
         ],
-        # Shipping charges are one line of the sums; a shipped order without one ships free.
+        # Lines the merchant marks as shipping are one line of the sums (free when they add up to 0).
+        # Without such a line we cannot tell what shipping costs, so the page claims nothing.
         "shipping_fee": (fmt(sum(i.amount for i in shipping_lines)) if sum(i.amount for i in shipping_lines) else t("free"))
-        if shipping_lines or checkout.collect_shipping_address else None,
+        if shipping_lines else None,
         "total": fmt(checkout.amount_total),
         "subtotal": fmt(checkout.amount_subtotal),
         "discount": fmt(checkout.amount_discount) if checkout.amount_discount else None,
