@@ -110,8 +110,10 @@ def render(template: str, context: dict[str, Any], status: int = 200, form_actio
     body = environment().get_template(template).render(
         **context, csp_nonce=nonce, static_url=static_url
     )
-    # Template indentation is for people; no element of ours keeps white space (no <pre>, <textarea>).
-    body = _HTML_INDENT.sub("\n", body)
+    # Template indentation is for people, not for the page-weight budget; a page whose white
+    # space means something (<pre>, <textarea>) is left as it is.
+    if "<pre" not in body and "<textarea" not in body:
+        body = _HTML_INDENT.sub("\n", body)
     return Html(body=body, nonce=nonce, status=status, form_action=form_action)
 
 

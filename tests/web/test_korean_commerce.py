@@ -290,3 +290,15 @@ def test_the_form_still_renders_every_value_after_an_error(client, seller):
     page = html(client.http.post(f"/c/{checkout['id']}", headers=FORM, body=urlencode(data)))
     assert 'value="김영희"' in page and '<option value="parcel_box" selected>' in page and 'value="0000"' in page
     assert 'name="recipient_same" value="1" aria-describedby="h-recipient_same">' in page  # stays unticked
+
+
+def test_served_pages_and_files_lose_only_indentation_and_comments():
+    from chalicelib.web import render
+
+    css = "/* a */\n.a { color: red; }\n.b > .c , .d { margin: 0 }\n"
+    assert render.compact(css, ".css") == ".a{color: red;}.b>.c,.d{margin: 0}\n"
+    assert render.compact("/* head */\n(function () {\n  // why\n  var a = \"//x\";\n})();\n", ".js") == \
+        "(function () {\nvar a = \"//x\";\n})();\n"
+    page = render.render("message.html", {"t": lambda key, **_: key, "locale": "ko", "base": "", "kind": "error",
+                                           "title": "T", "body": "B"})
+    assert "\n " not in page.body and "<h1 id=\"page-title\">T</h1>" in page.body
