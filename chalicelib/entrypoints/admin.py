@@ -50,6 +50,8 @@ def _parser() -> argparse.ArgumentParser:
     update.add_argument("--support-email")
     update.add_argument("--business", action="append", default=[], metavar="KEY=VALUE",
                         help="business profile key (an empty VALUE removes it): " + ", ".join(business.PROFILE_KEYS))
+    for fixed in ("--provider", "--fallback-provider", "--credential"):
+        update.add_argument(fixed, action="append", help=argparse.SUPPRESS)
     show = merchant.add_parser("show", help="the merchant without secrets")
     show.add_argument("--id", required=True)
     rotate = merchant.add_parser("rotate-key", help="a new API key; the old one stops working")
@@ -114,6 +116,10 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
                 print(f"warning: {warning['message']}", file=sys.stderr)
             return {"merchant_id": merchant.id, "api_key": api_key, "webhook_secret": secret}
         if args.action == "update":
+            if args.provider or args.fallback_provider or args.credential:
+                # Provider onboarding (PayCombat's wallet) and credential checks happen at create only.
+                raise SystemExit("merchant update does not change the provider or its credentials; "
+                                 "create a new merchant for another provider")
             changes = {
                 "name": args.name, "allowed_hosts": args.allowed_host, "webhook_url": args.webhook_url,
                 "locale": args.locale, "brand_color": args.brand_color, "button_radius": args.button_radius,

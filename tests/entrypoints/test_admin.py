@@ -170,3 +170,10 @@ def test_an_incomplete_korean_profile_is_warned_about_and_update_completes_it(cl
     assert "api_key" not in updated.stdout and "whsec_" not in updated.stdout and "webhook_secret" not in updated.stdout
     cleared = json.loads(cli("merchant", "update", "--id", "shop-biz", "--business", "phone=").stdout)
     assert "phone" not in cleared["business"] and cleared["warnings"][0]["missing"] == ["phone"]
+
+
+def test_update_says_plainly_that_it_does_not_change_the_provider(cli):
+    cli("create-table")
+    cli("merchant", "create", "--id", "shop-p", "--name", "n", "--provider", "sandbox")
+    refused = cli("merchant", "update", "--id", "shop-p", "--provider", "koreacheckout", expect=1)
+    assert "does not change the provider" in refused.stderr and "Traceback" not in refused.stderr
