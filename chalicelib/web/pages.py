@@ -40,13 +40,7 @@ CLIENT_MESSAGES = ("required", "invalid_email", "invalid_postal_code", "choose_m
 # Who processes the shopper's data for the payment (PIPA 제26조 위탁) and, for providers
 # outside Korea, where it goes (제28조의8). No public source names Clink's or Payfect's
 # country; these are our reading of their own sites, to be confirmed with each contract.
-PROCESSORS: dict[str, tuple[str, str | None]] = {
-    "sandbox": ("Sandbox", None),
-    "koreacheckout": ("KoreaCheckout", None),
-    "paycombat": ("PayCombat", None),
-    "clink": ("Clink", "country_sg"),
-    "payfect": ("Payfect", "country_us"),
-}
+TRANSFER_COUNTRIES: dict[str, str] = {"clink": "country_sg", "payfect": "country_us"}
 
 
 def _relative_luminance(color: str) -> float:
@@ -115,7 +109,11 @@ def format_time_left(seconds: int, locale: str) -> str | None:
 
 
 def _form_actions(checkout: Checkout, merchant: Merchant, base: str) -> tuple[str, ...]:
-    """Where a POST from our page may end up: the providers' pages and the merchant's redirects."""
+    """Where a POST from our page may end up: the providers' known pages and the merchant's redirects.
+
+    Kept narrow on purpose: a provider page anywhere else is reached through the
+    page ``to_provider`` renders, not by widening the policy.
+    """
     origins = [origin_of(checkout.success_url), origin_of(checkout.cancel_url)]
     credentials = merchant.credentials() if merchant.credentials_enc else {}
     for name in (checkout.provider, merchant.fallback_provider):
@@ -136,7 +134,8 @@ def _context(checkout: Checkout, merchant: Merchant, base: str, locale: str) -> 
     shipping_lines = [i for i in checkout.line_items if i.shipping]
     profile = merchant.business or {}
     fee = profile.get("return_shipping_fee")
-    processor, country = PROCESSORS.get(checkout.provider, (checkout.provider, None))
+    processor = providers.adapter_class(checkout.provider).display_name or checkout.provider
+    country = TRANSFER_COUNTRIES.get(checkout.provider)
     return {
         "t": t,
         "seller": business.footer(profile),
@@ -297,7 +296,7 @@ def submit(store: Store, base: str, checkout_id: str, form: Mapping[str, list[st
     try:
         if action in ("apply", "remove"):
             return _promotion(store, checkout, merchant, base, locale, form, action)
-        return Redirect(payments.submit(store, checkout, merchant, form, base))
+        return to_provider(payments.submit(store, checkout, merchant, form, base), checkout, merchant, base, locale)
     except FormInvalid as e:
         return _form_page(checkout, merchant, base, locale, shopper_form.values_from(form), e.errors, status=422)
     except discounts.PromotionRefused as e:
@@ -314,6 +313,33 @@ def submit(store: Store, base: str, checkout_id: str, form: Mapping[str, list[st
         if fresh.view_status() == model.OPEN:
             return Redirect(f"{page}?notice=busy")
         return Redirect(page)
+
+
+def to_provider(url: str, checkout: Checkout, merchant: Merchant, base: str, locale: str) -> Html | Redirect:
+    """The answer to the form's POST that takes the shopper to the provider's page at ``url``.
+
+    Browsers apply the form page's CSP ``form-action`` to the redirect after the POST,
+    so a ``303`` is only for an origin that policy names (our own, the providers' known
+    page hosts). Any other origin (a page host that moved, a merchant's custom domain)
+    gets a page of ours that moves on by itself and links there: a navigation that is
+    no form submission, so ``form-action`` stays narrow and the shopper still arrives.
+    """
+    target = origin_of(url)
+    if target is None:
+        raise ProviderFailed("The payment provider gave no page to continue on.")
+    allowed = _form_actions(checkout, merchant, base)
+    if target == origin_of(base) or target in allowed:
+        return Redirect(url)
+    # The checkout as the page saw it: a fallback provider that took the attempt has its own pages.
+    name = checkout.provider
+    if merchant.fallback_provider:
+        fallback = providers.adapter_class(merchant.fallback_provider)
+        credentials = merchant.credentials() if merchant.credentials_enc else {}
+        if target in fallback.page_origins(credentials):
+            name = merchant.fallback_provider
+    context = _context(checkout, merchant, base, locale)
+    context.update(provider_url=url, provider_name=providers.adapter_class(name).display_name or name)
+    return render("to_provider.html", context, form_action=allowed)
 
 
 def provider_return(store: Store, base: str, checkout_id: str) -> Html | Redirect:

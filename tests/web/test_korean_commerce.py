@@ -110,8 +110,7 @@ def test_withdrawal_and_privacy_notices_come_before_the_pay_button(client, selle
 def test_providers_abroad_are_named_with_their_country():
     from chalicelib.web import pages
 
-    assert pages.PROCESSORS["clink"][1] and pages.PROCESSORS["payfect"][1]
-    assert pages.PROCESSORS["koreacheckout"][1] is None
+    assert set(pages.TRANSFER_COUNTRIES) == {"clink", "payfect"}
 
 
 def test_the_summary_shows_items_shipping_and_non_returnable_lines(client, seller):
@@ -302,3 +301,24 @@ def test_served_pages_and_files_lose_only_indentation_and_comments():
     page = render.render("message.html", {"t": lambda key, **_: key, "locale": "ko", "base": "", "kind": "error",
                                            "title": "T", "body": "B"})
     assert "\n " not in page.body and "<h1 id=\"page-title\">T</h1>" in page.body
+
+
+@pytest.mark.parametrize("provider, country", [("clink", "싱가포르"), ("payfect", "미국"), ("koreacheckout", None)])
+def test_the_privacy_notice_names_the_processor_and_a_transfer_abroad(provider, country):
+    from chalicelib.domain.model import Checkout, LineItem
+    from chalicelib.web import pages
+
+    merchant = merchants.Merchant(id="m-abroad", name="상점", provider=provider, api_key_hash="-", webhook_secret_enc="-",
+                                  created_at_s=0, business=dict(COMPLETE))
+    checkout = Checkout(id="chk_" + "a" * 27, merchant_id="m-abroad", status="open", version=0, currency="KRW",
+                        line_items=[LineItem("차", 10000, 1)], success_url="https://shop.example/ok",
+                        cancel_url="https://shop.example/no", provider=provider, created_at_s=0, expires_at_s=2**40,
+                        locale="ko", payment_method_types=["card"], collect_shipping_address=True)
+    page = pages._form_page(checkout, merchant, "https://pay.example", "ko").body
+    notice = page[page.index("data-privacy"):page.index("data-pay")]
+    name = {"clink": "Clink", "payfect": "Payfect", "koreacheckout": "KoreaCheckout"}[provider]
+    assert f"결제 처리 위탁: {name}." in notice and "배송 위탁" in notice
+    if country:
+        assert f"국외 이전: {name}({country})" in notice
+    else:
+        assert "국외 이전" not in notice
