@@ -321,7 +321,7 @@ def one_checkout(ours_app: Any, fake: Any, merchant: Any, headers: dict[str, str
         page = step("page", lambda: client.http.get(f"/c/{cid}").body.decode())
         # What the page loads (stylesheets, scripts); the address search's script comes
         # only when the shopper presses 주소 검색, one request more for those who do.
-        for name in re.findall(r'(?:href|src)="[^"]*/static/([\w.-]+)"', page):
+        for name in re.findall(r'(?<![\w-])(?:href|src)="[^"]*/static/([\w.-]+)"', page):
             step(f"static {name.split('.')[-1]}", lambda name=name: client.http.get(f"/static/{name}"))
         form = urlencode({**GOOD_FORM, "csrf_token": csrf_token(page)})
         step("submit", lambda: client.http.post(f"/c/{cid}", body=form,
