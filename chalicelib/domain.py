@@ -136,7 +136,9 @@ class Checkout:
     # The applied code's rule as it was applied (discounts.Rule.snapshot()), and what it takes off.
     promotion: dict[str, Any] | None = None
     amount_discount: int = 0
-    # Held while processing: {"code", "customer"?} — a use of the code reserved at submit.
+    # {"code", "customer"?, "unsettled"?}: a use of the code reserved at the first submit and held
+    # while any session of this checkout carrying its discount may still be paid ("unsettled":
+    # the shopper left one at the provider unconfirmed). Given back when the checkout ends.
     reservation: dict[str, Any] | None = None
     # Paid after its reservation was given back, when the code had run out meanwhile.
     promotion_over_limit: bool = False
@@ -223,7 +225,7 @@ def _reserve(checkout: Checkout, email: str | None, now_s: int) -> tuple[dict[st
 
 
 def _release(checkout: Checkout) -> tuple[CounterChange, ...]:
-    """Give back the attempt's reservation (it failed, was abandoned, expired or was cancelled)."""
+    """Give back the checkout's reservation (its payment can no longer happen, or it ended)."""
     held = checkout.reservation
     if not held:
         return ()
@@ -270,7 +272,12 @@ def plan_lock(checkout: Checkout, attempt: Attempt, shopper: dict[str, str], now
     """open -> processing: the shopper submitted the form and an attempt begins."""
     if checkout.view_status(now_s) != OPEN:
         raise StateConflict(f"a checkout that is {checkout.view_status(now_s)} cannot be paid")
-    held, counters = _reserve(checkout, _shopper_email(checkout, shopper), now_s)
+    if checkout.reservation:
+        # A use is still held for this checkout (an earlier session may yet be paid): this
+        # attempt carries the same discount, and one checkout completes at most once.
+        held, counters = checkout.reservation, ()
+    else:
+        held, counters = _reserve(checkout, _shopper_email(checkout, shopper), now_s)
     return Transition(
         from_status=_require(checkout, PROCESSING, now_s),
         from_version=checkout.version,
@@ -281,23 +288,40 @@ def plan_lock(checkout: Checkout, attempt: Attempt, shopper: dict[str, str], now
     )
 
 
-def plan_release(checkout: Checkout, attempt_id: str, failed: bool, reason: str, now_s: int) -> Transition | None:
+def plan_release(
+    checkout: Checkout, attempt_id: str, failed: bool, reason: str, now_s: int, payable: bool = False
+) -> Transition | None:
     """processing -> open: the attempt failed or the shopper left the provider.
+
+    ``payable``: the attempt's provider session may still be paid (the shopper came back
+    through the cancel URL, or the attempt looked abandoned), so a promotion code's use
+    stays held for the checkout — marked ``unsettled`` — until the checkout ends. Otherwise
+    the provider confirmed the session cannot be paid, and the use is given back unless an
+    earlier session of the checkout is still unsettled.
 
     Returns None when there is nothing to do (another attempt is current, or the
     checkout already moved on): a late "failed" never touches a later state.
     """
     if checkout.status != PROCESSING or checkout.attempt is None or checkout.attempt.id != attempt_id:
         return None
+    set_fields: dict[str, Any] = {"last_error": reason}
+    remove: tuple[str, ...] = ("attempt",)
+    counters: tuple[CounterChange, ...] = ()
+    held = checkout.reservation
+    if held and (payable or held.get("unsettled")):
+        set_fields["reservation"] = {**held, "unsettled": True}
+    else:
+        remove += ("reservation",)
+        counters = _release(checkout)
     return Transition(
         from_status=PROCESSING,
         from_version=checkout.version,
         to_status=OPEN,
-        set_fields={"last_error": reason},
-        remove_fields=("attempt", "reservation"),
+        set_fields=set_fields,
+        remove_fields=remove,
         event_type=EVENT_PAYMENT_FAILED if failed else None,
         event_key=f"{EVENT_PAYMENT_FAILED}#{attempt_id}" if failed else None,
-        counters=_release(checkout),
+        counters=counters,
     )
 
 
@@ -366,6 +390,10 @@ def plan_update(checkout: Checkout, changes: dict[str, Any], now_s: int) -> Tran
     view = checkout.view_status(now_s)
     if view != OPEN:
         raise StateConflict(f"a checkout that is {view} cannot be changed")
+    if checkout.reservation and ("promotion" in changes or "amount_discount" in changes):
+        # A session the shopper left at the provider carries this code's discount and may
+        # still be paid; its use is held for this checkout, so the code stays as it is.
+        raise StateConflict("the promotion code cannot change while an earlier payment with it may still complete")
     return Transition(from_status=OPEN, from_version=checkout.version, to_status=OPEN, set_fields=dict(changes))
 
 

@@ -83,7 +83,7 @@ def submit(store: Store, checkout: Checkout, merchant: Merchant, form: Mapping[s
                 return checkout.attempt.redirect_url
             if now - checkout.attempt.created_at_s < STALE_ATTEMPT_S:
                 return _wait_for_redirect(store, checkout)
-            plan = domain.plan_release(checkout, checkout.attempt.id, False, "attempt_abandoned", now)
+            plan = domain.plan_release(checkout, checkout.attempt.id, False, "attempt_abandoned", now, payable=True)
             if plan is not None:
                 try:
                     checkout = transition(store, merchant, checkout, plan, base)
@@ -214,7 +214,7 @@ def _release_abandoned(store: Store, checkout: Checkout, merchant: Merchant, bas
     attempt, now = checkout.attempt, clock.now_s()
     if attempt is None or attempt.redirect_url or now - attempt.created_at_s < STALE_ATTEMPT_S:
         return checkout
-    plan = domain.plan_release(checkout, attempt.id, False, "attempt_abandoned", now)
+    plan = domain.plan_release(checkout, attempt.id, False, "attempt_abandoned", now, payable=True)
     if plan is None:
         return checkout
     try:
@@ -224,12 +224,19 @@ def _release_abandoned(store: Store, checkout: Checkout, merchant: Merchant, bas
 
 
 def abandon(store: Store, checkout: Checkout, merchant: Merchant, base: str) -> Checkout:
-    """The shopper came back through the cancel URL: open again, unless the provider says paid."""
+    """The shopper came back through the cancel URL: open again, unless the provider says paid.
+
+    The URL is anonymous (anyone holding the checkout's link can open it), so what it may
+    change is limited to what the shopper could do anyway: the session stays payable at the
+    provider, so a promotion code's use stays held (``payable``), and an attempt waiting for
+    a deposit into an issued virtual account is kept — the account is the shopper's way to pay.
+    """
     checkout = confirm(store, checkout, merchant, base)
     for _ in range(_RACE_RETRIES):
-        if checkout.status != domain.PROCESSING or checkout.attempt is None:
+        if checkout.status != domain.PROCESSING or checkout.attempt is None or checkout.attempt.pending:
             return checkout
-        plan = domain.plan_release(checkout, checkout.attempt.id, False, "cancelled_at_provider", clock.now_s())
+        plan = domain.plan_release(checkout, checkout.attempt.id, False, "cancelled_at_provider", clock.now_s(),
+                                   payable=True)
         if plan is None:
             return checkout
         try:
