@@ -272,11 +272,11 @@ def plan_lock(checkout: Checkout, attempt: Attempt, shopper: dict[str, str], now
     """open -> processing: the shopper submitted the form and an attempt begins."""
     if checkout.view_status(now_s) != OPEN:
         raise StateConflict(f"a checkout that is {checkout.view_status(now_s)} cannot be paid")
-    if checkout.reservation:
-        # A use is still held for this checkout (an earlier session may yet be paid): this
-        # attempt carries the same discount, and one checkout completes at most once.
-        held, counters = checkout.reservation, ()
-    else:
+    held: dict[str, Any] | None = checkout.reservation
+    counters: tuple[CounterChange, ...] = ()
+    if not held:
+        # (A use still held for this checkout — an earlier session may yet be paid — covers this
+        # attempt too: it carries the same discount, and one checkout completes at most once.)
         held, counters = _reserve(checkout, _shopper_email(checkout, shopper), now_s)
     return Transition(
         from_status=_require(checkout, PROCESSING, now_s),
