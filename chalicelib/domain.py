@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import clock
-from .errors import StateConflict, Unprocessable
+from .errors import RefundInProgress, StateConflict, Unprocessable
 
 OPEN = "open"
 PROCESSING = "processing"
@@ -131,6 +131,9 @@ class Checkout:
     base_url: str | None = None
     # Minor units refunded so far (complete -> partially_refunded -> refunded).
     amount_refunded: int = 0
+    # The refund lock: {"id", "amount", "reason"?, "provider", "provider_session_id", "started_at_s"}
+    # while a refund is at the provider (or its answer was lost and reconciliation will read it back).
+    refund_pending: dict[str, Any] | None = None
     # --- promotion codes (chalicelib.discounts / chalicelib.promotions) ---
     allow_promotion_codes: bool = False
     # The applied code's rule as it was applied (discounts.Rule.snapshot()), and what it takes off.
@@ -495,6 +498,41 @@ def plan_refund(checkout: Checkout, amount: int, refund_id: str, now_s: int) -> 
         from_version=checkout.version,
         to_status=to_status,
         set_fields={"amount_refunded": refunded},
+        remove_fields=("refund_pending",),
         event_type=EVENT_REFUNDED,
         event_key=f"{EVENT_REFUNDED}#{refund_id}",
+    )
+
+
+def plan_refund_lock(checkout: Checkout, pending: dict[str, Any], now_s: int) -> Transition:
+    """Take the checkout's refund lock before the provider is asked: one refund at a time.
+
+    The status does not change, so only the version clause of the write keeps two
+    concurrent refunds (planned from the same read) from both holding the lock.
+    Raises RefundInProgress while another refund holds it, and what plan_refund
+    raises for a refund that could not be recorded.
+    """
+    if checkout.refund_pending:
+        raise RefundInProgress(
+            f"refund {checkout.refund_pending.get('id')} of this checkout is still being confirmed with the "
+            "provider; try again once it is settled"
+        )
+    plan_refund(checkout, int(pending["amount"]), str(pending["id"]), now_s)
+    return Transition(
+        from_status=checkout.status,
+        from_version=checkout.version,
+        to_status=checkout.status,
+        set_fields={"refund_pending": dict(pending)},
+    )
+
+
+def plan_refund_unlock(checkout: Checkout, refund_id: str) -> Transition | None:
+    """Free the refund lock of a refund the provider did not make; None if that refund no longer holds it."""
+    if not checkout.refund_pending or checkout.refund_pending.get("id") != refund_id:
+        return None
+    return Transition(
+        from_status=checkout.status,
+        from_version=checkout.version,
+        to_status=checkout.status,
+        remove_fields=("refund_pending",),
     )

@@ -64,6 +64,12 @@ class StateConflict(Conflict):
     code = "checkout_state_conflict"
 
 
+class RefundInProgress(Conflict):
+    """Another refund of the checkout holds its refund lock (in flight, or waiting for reconciliation)."""
+
+    code = "refund_in_progress"
+
+
 class IdempotencyConflict(Conflict):
     code = "idempotency_key_reused"
 

@@ -52,6 +52,8 @@ from .domain import (
 )
 
 EXPIRY_INDEX = "EXPIRY"
+# Checkouts whose refund lock is held, by when it was taken: reconciliation reads them back.
+REFUND_INDEX = "REFUND_PENDING"
 DELIVERY_INDEX = "DELIVERY"
 
 
@@ -182,6 +184,9 @@ def checkout_to_record(checkout: Checkout) -> dict[str, Any]:
         # The expiry sweep finds payable checkouts by expires_at through gsi2.
         record["gsi2pk"] = EXPIRY_INDEX
         record["gsi2sk"] = f"{checkout.expires_at_s:012d}#{checkout.id}"
+    elif checkout.refund_pending:
+        record["gsi2pk"] = REFUND_INDEX
+        record["gsi2sk"] = f"{int(checkout.refund_pending['started_at_s']):012d}#{checkout.id}"
     return record
 
 
@@ -345,7 +350,11 @@ class Store:
         remove = tuple(plan.remove_fields)
         if plan.to_status in PAID_STATUSES:
             remove += ("ttl",)
-        if plan.to_status not in (OPEN, PROCESSING):
+        pending = plan.set_fields.get("refund_pending")
+        if pending:
+            set_fields["gsi2pk"] = REFUND_INDEX
+            set_fields["gsi2sk"] = f"{int(pending['started_at_s']):012d}#{checkout.id}"
+        elif plan.to_status not in (OPEN, PROCESSING):
             remove += ("gsi2pk", "gsi2sk")
         conditions = {"status": plan.from_status, "version": plan.from_version}
         request = _update_request(set_fields, remove, conditions, {})

@@ -125,6 +125,22 @@ class ProviderPayment:
     pending: dict[str, Any] | None = None
 
 
+REFUND_SUCCEEDED = "succeeded"   # made: the money goes back
+REFUND_PENDING = "pending"       # accepted, not final yet (still counts as made: it holds the amount)
+REFUND_FAILED = "failed"         # not made, or refused after the fact
+REFUND_NOT_FOUND = "not_found"   # the provider has no refund under our id: never made
+
+
+@dataclass
+class ProviderRefund:
+    """An authenticated read of one of our refunds at the provider."""
+
+    refund_id: str
+    status: str
+    provider_refund_id: str | None = None
+    amount: int | None = None
+
+
 @dataclass
 class Notification:
     """A verified notification: which session it speaks of. It proves nothing about payment."""
@@ -187,6 +203,19 @@ class Provider(ABC):
         to read the session.
         """
 
-    def refund(self, session_id: str, amount: int, currency: str, reason: str | None) -> str:
-        """Refund part or all of a paid session; returns the provider's refund id."""
+    def refund(self, session_id: str, amount: int, currency: str, reason: str | None, refund_id: str | None = None) -> str:
+        """Refund part or all of a paid session; returns the provider's refund id.
+
+        ``refund_id`` is ours, unique per refund: sent as the provider's idempotency key
+        where it has one. Called once per refund (under the checkout's refund lock);
+        ProviderRejected means the provider did not make it, any other ProviderError
+        that we cannot know.
+        """
         raise RefundNotSupported(f"{self.name} has no refund API; refund in the provider's dashboard")
+
+    def read_refund(self, session_id: str, refund_id: str) -> ProviderRefund | None:
+        """Read back our refund ``refund_id`` of the session; None when the provider has no such read.
+
+        Raises ProviderError when the provider could not be asked.
+        """
+        return None

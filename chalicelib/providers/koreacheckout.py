@@ -354,7 +354,10 @@ class Adapter(base.Provider):
         response = self._http().request("GET", self._session_url(session_id), headers=self._headers(), retry_safe=True)
         return parse_session(response.json(), session_id)
 
-    def refund(self, session_id: str, amount: int, currency: str, reason: str | None) -> str:
+    def refund(self, session_id: str, amount: int, currency: str, reason: str | None, refund_id: str | None = None) -> str:
+        # KoreaCheckout documents no idempotency key and no refund read: our refund id is not
+        # sent (unknown fields are refused), the refund lock makes this call once per refund,
+        # and a lost answer is read back from the session's status (chalicelib.refunds).
         response = self._http().request(
             "POST", self._session_url(session_id, "/refund"),
             headers=self._headers(), body=encode(refund_body(amount, currency, reason)), retry_safe=False,
