@@ -328,16 +328,19 @@ def plan_release(
     )
 
 
-def plan_complete(checkout: Checkout, payment: Payment, now_s: int, over_limit: bool = False) -> Transition | None:
+def plan_complete(
+    checkout: Checkout, payment: Payment, now_s: int, over_limit: bool = False, stray: bool = False
+) -> Transition | None:
     """Anything unpaid -> complete, for a payment the provider confirmed.
 
     None when the checkout is already paid: completion happens once. ``over_limit``:
     the late claim of its promotion code found the code used up; the payment still
-    completes (money moved), uncounted and flagged.
+    completes (money moved), uncounted and flagged. ``stray``: the payment is on an
+    attempt the checkout had moved past; flagged ``late_payment`` like one after expiry.
     """
     if checkout.status in PAID_STATUSES:
         return None
-    late = checkout.view_status(now_s) in (EXPIRED, CANCELLED)
+    late = stray or checkout.view_status(now_s) in (EXPIRED, CANCELLED)
     set_fields: dict[str, Any] = {"payment": payment, "late_payment": late}
     if over_limit:
         set_fields["promotion_over_limit"] = True

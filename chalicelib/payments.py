@@ -264,6 +264,9 @@ def settle(
                           payment.session_id, checkout.id, provider)
             if payment.amount != checkout.amount_total or payment.currency != checkout.currency:
                 return _flag_mismatch(store, checkout, provider, payment)
+            # Paid on an attempt the checkout had moved past (released by the cancel URL, replaced,
+            # or never recorded): it completes all the same, flagged like a late payment.
+            stray = checkout.attempt is None or checkout.attempt.provider_session_id != payment.session_id
             plan = domain.plan_complete(checkout, Payment(
                 provider_session_id=payment.session_id,
                 method=payment.method or (checkout.attempt.method if checkout.attempt else "card"),
@@ -271,7 +274,7 @@ def settle(
                 currency=payment.currency,
                 paid_at_s=payment.paid_at_s or now,
                 provider_reference=payment.provider_reference,
-            ), now, over_limit=over_limit)
+            ), now, over_limit=over_limit, stray=stray)
         elif payment.status == pb.PENDING and current_attempt and checkout.attempt is not None:
             if checkout.attempt.pending != payment.pending:
                 try:
@@ -352,16 +355,25 @@ def handle_notification(
         known = store.get_checkout(note.checkout_id)
         if known is not None and known.merchant_id == merchant.id and known.attempt is not None:
             session_id = known.attempt.provider_session_id
-    if not session_id:
-        raise NotificationRejected("the notification names no session we know")
+    payment: pb.ProviderPayment | None = None
     try:
-        payment = adapter.read_session(session_id)
+        if session_id:
+            payment = adapter.read_session(session_id)
+        if payment is None or payment.status not in (pb.PAID, pb.UNKNOWN):
+            # The current attempt does not explain the notification (it was released or
+            # replaced, or its session never recorded): read the payment by the provider's id.
+            # (A read in words we do not know is left as it is: never a reason to look for "paid".)
+            named = adapter.read_notified(note)
+            if named is not None and (payment is None or named.status == pb.PAID):
+                payment = named
     except pb.ProviderRejected:
         # The provider itself says there is no such session: retrying will not change that.
         log.warning("%s notification for session %s that the provider does not know", provider, session_id)
         return {"received": True, "ignored": True}
     except pb.ProviderError as e:
         raise ServiceUnavailable(f"{provider} could not be asked about the session; retry later") from e
+    if payment is None:
+        raise NotificationRejected("the notification names no session we know")
     checkout_id = payment.checkout_id or note.checkout_id
     if note.checkout_id and payment.checkout_id and note.checkout_id != payment.checkout_id:
         raise NotificationRejected("the notification and the provider disagree about the checkout")

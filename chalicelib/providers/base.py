@@ -203,6 +203,16 @@ class Provider(ABC):
         to read the session.
         """
 
+    def read_notified(self, note: Notification) -> ProviderPayment | None:
+        """An authenticated read of the payment a verified notification names by the provider's own id.
+
+        For providers whose notifications name a payment rather than our session (PayCombat's
+        payin id): it settles a payment on an attempt the checkout has moved past, or whose
+        session was never recorded. None when the provider has no such read or the
+        notification names no payment. Raises ProviderError.
+        """
+        return None
+
     def refund(self, session_id: str, amount: int, currency: str, reason: str | None, refund_id: str | None = None) -> str:
         """Refund part or all of a paid session; returns the provider's refund id.
 

@@ -293,6 +293,34 @@ def payment_from_checkout(data: object, session_id: str) -> base.ProviderPayment
     )
 
 
+def payment_from_payin(data: object, payin_id: str) -> base.ProviderPayment:
+    """A retrieved payin in our terms: status by the table, amount exact in ``amount_type`` or None.
+
+    The payin's own id is the payment's session id and reference: PayCombat's payin names
+    our order reference, not its checkout.
+    """
+    if not isinstance(data, dict) or data.get("id") != payin_id:
+        raise base.ProviderError("PayCombat answered the payin read without that payin")
+    if data.get("type", "PAYIN") != "PAYIN":
+        raise base.ProviderError("PayCombat answered the payin read with something that is not a payin")
+    raw = data.get("status")
+    status = STATUS_MAP.get(raw, base.UNKNOWN) if isinstance(raw, str) else base.UNKNOWN
+    currency = data["amount_type"].upper() if isinstance(data.get("amount_type"), str) else None
+    reference = data.get("order_reference") or data.get("transaction")
+    paid_at = parse_iso(data.get("payment_date")) or parse_iso(data.get("updated_at"))
+    return base.ProviderPayment(
+        session_id=payin_id,
+        status=status,
+        raw_status=str(raw),
+        amount=amount_from_provider(data.get("amount"), currency),
+        currency=currency,
+        method="virtual_account" if data.get("payment_method") in VIRTUAL_ACCOUNT_PAYIN_METHODS.values() else None,
+        checkout_id=reference if isinstance(reference, str) and reference else None,
+        provider_reference=payin_id,
+        paid_at_s=paid_at if status == base.PAID else None,
+    )
+
+
 def notification_from_body(body: bytes) -> tuple[base.Notification, int]:
     """A verified webhook body -> (which checkout it names, its signed ``updated_at``)."""
     try:
@@ -442,6 +470,16 @@ class Adapter(base.Provider):
         data = self._get(f"/api/v1/checkout/retrieve/{url_quote(session_id, safe='')}", "the checkout read")
         return payment_from_checkout(data, session_id)
 
+    def read_notified(self, note: base.Notification) -> base.ProviderPayment | None:
+        # Retrieve Payin (its path, /api/v1/payin/retrieve/{id}, is not in the documents we
+        # hold: it follows Get Detail Checkout's). Only a SUCCESS needs it: a failed or
+        # expired payin changes nothing on an attempt the checkout has moved past.
+        payin_id = note.extra.get("provider_id")
+        if note.event != "PAYIN SUCCESS" or not isinstance(payin_id, str) or not payin_id:
+            return None
+        data = self._get(f"/api/v1/payin/retrieve/{url_quote(payin_id, safe='')}", "the payin read")
+        return payment_from_payin(data, payin_id)
+
     def verify_notification(self, headers: Mapping[str, str], body: bytes, now_s: int) -> base.Notification:
         header = next((v for k, v in headers.items() if k.lower() == SIGNATURE_HEADER), None)
         verify_signature(body, header, [self.credentials.get("signature_key", "")])
@@ -466,10 +504,11 @@ class Adapter(base.Provider):
             return
         except AlreadyExists:
             pass
-        # Seen before. Only a checkout still waiting on its payment can need it again
-        # (our first handling failed and PayCombat retried); otherwise it is a replay.
+        # Seen before. Only a checkout not yet paid can need it again (our first handling
+        # failed and PayCombat retried; it may be open again, its attempt released); otherwise
+        # it is a replay. Either way nothing is settled without PayCombat's own read.
         checkout = store.get_checkout(checkout_id) if ids.looks_like("chk", checkout_id) else None
-        if checkout is None or checkout.merchant_id != self.merchant_id or checkout.status != domain.PROCESSING:
+        if checkout is None or checkout.merchant_id != self.merchant_id or checkout.status in domain.PAID_STATUSES:
             raise NotificationRejected("this PayCombat notification was already processed (replay)")
 
     # -- wallet
