@@ -61,6 +61,7 @@ def cancel_checkout(checkout_id):
 @api_view
 def provider_webhook(provider, merchant_id):
     request = app.current_request
+    web.check_request({}, request.raw_body, web.MAX_NOTIFICATION_BODY_BYTES)
     return payments.handle_notification(get_store(), provider, merchant_id, request.headers, request.raw_body or b"", _base())
 
 

@@ -74,6 +74,13 @@ class IdempotencyConflict(Conflict):
     code = "idempotency_key_reused"
 
 
+class PayloadTooLarge(CheckoutError):
+    """A request body over its documented limit (README, "Limits"): refused before it is read."""
+
+    http_status = 413
+    code = "payload_too_large"
+
+
 class ProviderFailed(CheckoutError):
     """The payment provider did not answer usefully. Nothing was charged."""
 

@@ -11,7 +11,7 @@ import logging
 import time
 from typing import Mapping
 
-from . import clock, discounts, domain, ids, logs, providers, shopper_form
+from . import clock, discounts, domain, ids, logs, providers, shopper_form, validation
 from .domain import Attempt, Checkout, Payment
 from .errors import FormInvalid, NotFound, NotificationRejected, ProviderFailed, ServiceUnavailable, StateConflict
 from .events import transition
@@ -331,9 +331,12 @@ def verify_notification(adapter: pb.Provider, headers: Mapping[str, str], body: 
     of superscript digits): an adapter that fails to read them has not verified
     them, and the answer is 400, never a 500 inviting the same request again.
     """
+    if not validation.json_depth_within(body):
+        # Deeper than any provider's notification: refused before any adapter parses it.
+        raise NotificationRejected("the notification could not be verified")
     try:
         return adapter.verify_notification(headers, body, now_s)
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as e:
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError) as e:
         log.warning("%s could not read a notification: %s", adapter.name, type(e).__name__)
         raise NotificationRejected("the notification could not be verified") from e
 

@@ -47,7 +47,7 @@ def parse_request(raw: bytes | str | None) -> tuple[int | None, str | None]:
         return None, None
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as e:
+    except (ValueError, UnicodeDecodeError, RecursionError) as e:
         raise InvalidRequest("the request body is not valid JSON", "body", code="invalid_json") from e
     if not isinstance(body, dict):
         raise InvalidRequest("the request body must be a JSON object", "body")
