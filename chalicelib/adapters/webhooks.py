@@ -122,7 +122,7 @@ def _post_pinned(url: str, address: str, body: bytes, headers: dict[str, str], t
     itself and offers no way to hand it an address.
     """
     import urllib3
-    from requests.certs import where as ca_bundle
+    from certifi import where as ca_bundle
 
     parts = urlsplit(url)
     host = parts.hostname or ""
