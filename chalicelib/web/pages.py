@@ -151,8 +151,10 @@ def _form_page(
 ) -> Html:
     context = _context(checkout, merchant, base, locale)
     if values is None:
-        shopper = checkout.shopper or {}
-        values = {**checkout.customer, **shopper}
+        # Only what the merchant gave: the page is public to whoever holds its URL, so what
+        # an earlier shopper typed (kept on the checkout for the provider and the merchant)
+        # is never shown again after their attempt was released.
+        values = dict(checkout.customer)
         # One tap fewer: the first method the checkout allows starts chosen.
         values["payment_method"] = checkout.payment_method_types[0]
     context.update(
