@@ -64,10 +64,20 @@ def decrypt_json(token: str) -> dict[str, Any]:
     return result
 
 
+def _derive(master_key: str, purpose: str) -> bytes:
+    master = base64.urlsafe_b64decode(master_key)
+    return hmac.new(master, b"hosted-checkout:" + purpose.encode(), hashlib.sha256).digest()
+
+
 def derived_key(purpose: str) -> bytes:
     """A key for one purpose (CSRF tokens, sandbox signatures), from the newest master key."""
-    master = base64.urlsafe_b64decode(_master_keys()[0])
-    return hmac.new(master, b"hosted-checkout:" + purpose.encode(), hashlib.sha256).digest()
+    return _derive(_master_keys()[0], purpose)
+
+
+def derived_keys(purpose: str) -> tuple[bytes, ...]:
+    """That purpose's key under every master key, newest first: what was signed before a
+    rotation (an open form's CSRF token) still verifies until the old key is dropped."""
+    return tuple(_derive(key, purpose) for key in _master_keys())
 
 
 def new_master_key() -> str:
