@@ -161,6 +161,9 @@ def create(
             adapter_class(provider_name).check_credentials(credentials)
         except ValueError as e:
             raise InvalidRequest(f"{provider_name} credentials: {e}", "credential") from e
+        if settings().live and adapter_class(provider_name).is_test_mode(credentials):
+            raise InvalidRequest(f"{provider_name} credentials are test keys; production takes only live keys",
+                                 "credential")
     hosts = [h.lower() for h in (allowed_hosts or [])]
     for host in hosts:
         bare = host[2:] if host.startswith("*.") else host

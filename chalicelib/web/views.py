@@ -18,7 +18,7 @@ from chalice.app import Response
 
 from chalicelib import logs
 from chalicelib.config import settings
-from chalicelib.domain.errors import CheckoutError, InvalidRequest, NotFound, PayloadTooLarge
+from chalicelib.domain.errors import CheckoutError, InvalidRequest, NotFound, PayloadTooLarge, ServiceUnavailable
 from chalicelib.web import i18n
 from chalicelib.web.render import Html, render
 
@@ -63,6 +63,8 @@ def public_base(request: Any) -> str:
     configured = settings().public_url
     if configured:
         return configured
+    if settings().live:
+        return _gateway_base(request)
     headers = request.headers
     host = headers.get("host") or "localhost"
     loopback = host.split(":")[0] in ("localhost", "127.0.0.1", "[::1]")
@@ -72,6 +74,19 @@ def public_base(request: Any) -> str:
     if stage and host.endswith(".amazonaws.com"):
         prefix = f"/{stage}"
     return f"{proto}://{host}{prefix}"
+
+
+def _gateway_base(request: Any) -> str:
+    """Production without CHECKOUT_PUBLIC_URL: the API Gateway domain that received the request
+    (``requestContext.domainName``, set by API Gateway), never the client's Host header."""
+    context = request.context or {}
+    domain = context.get("domainName")
+    if not isinstance(domain, str) or not domain:
+        log.error("CHECKOUT_PUBLIC_URL is not set and the request carries no API Gateway domain")
+        raise ServiceUnavailable("This service is not configured with its public URL (CHECKOUT_PUBLIC_URL).")
+    stage = context.get("stage")
+    prefix = f"/{stage}" if stage and domain.endswith(".amazonaws.com") else ""
+    return f"https://{domain}{prefix}"
 
 
 MAX_FORM_FIELDS = 50

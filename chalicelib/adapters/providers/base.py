@@ -189,6 +189,11 @@ class Provider(ABC):
         return ()
 
     @classmethod
+    def is_test_mode(cls, credentials: Mapping[str, str]) -> bool:
+        """Whether these are the provider's test (sandbox) credentials: refused in production."""
+        return False
+
+    @classmethod
     def check_credentials(cls, credentials: Mapping[str, str]) -> None:
         """Refuse credentials that cannot work (raise ValueError with a message naming the key)."""
         return None

@@ -228,6 +228,10 @@ class Adapter(base.Provider):
     default_base_url = SANDBOX_BASE
 
     @classmethod
+    def is_test_mode(cls, credentials: Mapping[str, str]) -> bool:
+        return not credentials.get("api_key", "").startswith(LIVE_KEY_PREFIX)
+
+    @classmethod
     def default_base(cls, credentials: Mapping[str, str]) -> str:
         return default_base(credentials.get("api_key", ""))
 

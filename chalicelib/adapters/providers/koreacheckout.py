@@ -316,6 +316,10 @@ class Adapter(base.Provider):
         return (HOSTED_PAGE_ORIGIN,)
 
     @classmethod
+    def is_test_mode(cls, credentials: Mapping[str, str]) -> bool:
+        return not credentials.get("api_key", "").startswith("sk_live_")
+
+    @classmethod
     def check_credentials(cls, credentials: Mapping[str, str]) -> None:
         if not credentials.get("api_key", "").startswith(("sk_test_", "sk_live_")):
             raise ValueError("api_key must be a KoreaCheckout key starting sk_test_ or sk_live_")

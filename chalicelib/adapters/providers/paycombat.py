@@ -437,6 +437,11 @@ class Adapter(base.Provider):
         return LIVE_BASE
 
     @classmethod
+    def is_test_mode(cls, credentials: Mapping[str, str]) -> bool:
+        # PayCombat's examples are all sandbox tokens, snd_…; a live token's prefix is not documented.
+        return credentials.get("x_token", "").startswith("snd_")
+
+    @classmethod
     def check_credentials(cls, credentials: Mapping[str, str]) -> None:
         # Both travel verbatim (a header, an HMAC key): whitespace is a paste error, never part of them.
         for key in cls.credential_names:
