@@ -145,6 +145,8 @@ class Checkout:
     reservation: dict[str, Any] | None = None
     # Paid after its reservation was given back, when the code had run out meanwhile.
     promotion_over_limit: bool = False
+    # Codes refused on the public page so far (usecases.promotions.MAX_REFUSED_TRIES ends them).
+    promotion_refusals: int = 0
 
     @property
     def amount_subtotal(self) -> int:

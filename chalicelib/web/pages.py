@@ -193,7 +193,7 @@ def _promotion(
             checkout = promotions.remove_code(store, checkout)
             notice = "code_removed"
         else:
-            checkout = promotions.apply_code(store, checkout, typed, values.get("email") or None)
+            checkout = promotions.apply_typed_code(store, checkout, typed, values.get("email") or None)
             notice = "code_applied"
     except discounts.PromotionRefused as e:
         return _form_page(checkout, merchant, base, locale, values, {"promotion_code": e.code}, status=422,
