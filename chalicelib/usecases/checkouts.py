@@ -26,7 +26,9 @@ def parse_json(raw: bytes | str | None) -> Any:
         raise InvalidRequest("the request body is not valid JSON", "body", code="invalid_json") from e
 
 
-def create(store: Store, merchant: Merchant, body: Any, idempotency_key: str | None, base: str) -> dict[str, Any]:
+def draft(store: Store, merchant: Merchant, body: Any, base: str, checkout_id: str | None = None,
+          now_s: int | None = None) -> Checkout:
+    """The checkout ``body`` describes, validated and priced, not yet written (``create`` writes it)."""
     if not providers.is_enabled(merchant.provider):
         raise Unprocessable(f"the {merchant.provider} provider is not enabled on this stage", code="provider_unavailable")
     cls = providers.adapter_class(merchant.provider)
@@ -37,9 +39,9 @@ def create(store: Store, merchant: Merchant, body: Any, idempotency_key: str | N
         provider_methods=cls.methods,
         default_locale=merchant.locale,
     )
-    now = clock.now_s()
+    now = clock.now_s() if now_s is None else now_s
     checkout = Checkout(
-        id=ids.new_id("chk"),
+        id=checkout_id or ids.new_id("chk"),
         merchant_id=merchant.id,
         status=model.OPEN,
         version=0,
@@ -65,6 +67,12 @@ def create(store: Store, merchant: Merchant, body: Any, idempotency_key: str | N
         rule, checkout.amount_discount = promotions.evaluate(
             store, merchant.id, draft.promotion_code, checkout.line_items, checkout.currency, checkout.customer.get("email"), now)
         checkout.promotion = rule.snapshot()
+    return checkout
+
+
+def create(store: Store, merchant: Merchant, body: Any, idempotency_key: str | None, base: str) -> dict[str, Any]:
+    checkout = draft(store, merchant, body, base)
+    now = checkout.created_at_s
     response = model.to_api_object(checkout, checkout_url(base, checkout.id), now)
     logs.note(checkout_id=checkout.id, provider=checkout.provider)
     if idempotency_key is None:

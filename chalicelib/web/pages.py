@@ -15,11 +15,11 @@ from urllib.parse import urlsplit
 from chalicelib.adapters import providers
 from chalicelib.adapters.providers import base as pb
 from chalicelib.adapters.store import Store
-from chalicelib.domain import discounts, model, money, shopper_form
-from chalicelib.domain.errors import Forbidden, FormInvalid, ProviderFailed, StateConflict
+from chalicelib.domain import discounts, ids, model, money, shopper_form
+from chalicelib.domain.errors import Forbidden, FormInvalid, NotFound, ProviderFailed, StateConflict
 from chalicelib.domain.model import Checkout
 from chalicelib.domain.validation import is_valid_email
-from chalicelib.usecases import payments, promotions
+from chalicelib.usecases import payment_links, payments, promotions
 from chalicelib.usecases.merchants import DEFAULT_BUTTON_RADIUS, MAX_BUTTON_RADIUS, Merchant
 from chalicelib.web import csrf, i18n
 from chalicelib.web.render import Html, render
@@ -148,8 +148,13 @@ def _form_page(
     status: int = 200,
     refused: discounts.PromotionRefused | None = None,
     code_typed: str = "",
+    link: str | None = None,
 ) -> Html:
     context = _context(checkout, merchant, base, locale)
+    if link:
+        # A payment link's checkout not written yet: its forms carry the link's reference.
+        context["page_url"] += f"?link={link}"
+        context["lang_url"] += f"&link={link}"
     if values is None:
         # Only what the merchant gave: the page is public to whoever holds its URL, so what
         # an earlier shopper typed (kept on the checkout for the provider and the merchant)
@@ -214,8 +219,27 @@ def _state_page(checkout: Checkout, merchant: Merchant, base: str, locale: str, 
     return render(template, context)
 
 
+def _load(store: Store, base: str, checkout_id: str, query: Mapping[str, str], save: bool) -> tuple[Checkout, Merchant, bool]:
+    """The checkout and its merchant, and whether it is a payment-link visit's not yet written.
+
+    A link visit's checkout exists only as ``?link=`` (``payment_links``) until the shopper's
+    first POST writes it (``save``).
+    """
+    try:
+        checkout, merchant = payments.load_with_merchant(store, checkout_id)
+        return checkout, merchant, False
+    except NotFound:
+        reference = query.get("link")
+        if not reference or not ids.looks_like("chk", checkout_id):
+            raise
+        found = (payment_links.save if save else payment_links.unsaved_checkout)(store, checkout_id, reference, base)
+        if found is None:
+            raise
+        return found[0], found[1], not save
+
+
 def checkout_page(store: Store, base: str, checkout_id: str, query: Mapping[str, str]) -> Html | Redirect:
-    checkout, merchant = payments.load_with_merchant(store, checkout_id)
+    checkout, merchant, unsaved = _load(store, base, checkout_id, query, save=False)
     locale = i18n.pick_locale(query.get("lang"), checkout.locale)
     view = checkout.view_status()
     if view == model.PROCESSING and checkout.attempt is not None:
@@ -232,14 +256,14 @@ def checkout_page(store: Store, base: str, checkout_id: str, query: Mapping[str,
     if view != model.OPEN:
         return _state_page(checkout, merchant, base, locale, view)
     notice = query.get("notice") if query.get("notice") in NOTICES else None
-    return _form_page(checkout, merchant, base, locale, notice=notice)
+    return _form_page(checkout, merchant, base, locale, notice=notice, link=query.get("link") if unsaved else None)
 
 
 def submit(store: Store, base: str, checkout_id: str, form: Mapping[str, list[str]], query: Mapping[str, str]) -> Html | Redirect:
-    checkout, merchant = payments.load_with_merchant(store, checkout_id)
     token = (form.get("csrf_token") or [""])[0]
-    if not csrf.verify(checkout.id, token):
+    if not csrf.verify(checkout_id, token):
         raise Forbidden("The form expired; reload the page.", code="csrf_failed")
+    checkout, merchant, _ = _load(store, base, checkout_id, query, save=True)
     locale = i18n.pick_locale(query.get("lang") or (form.get("lang") or [""])[0], checkout.locale)
     page = f"{base}/c/{checkout.id}"
     action = (form.get("promo_action") or [""])[0]
