@@ -37,6 +37,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib.config import settings
 from chalicelib.domain.model import (
+    CANCELLED,
     COUNT_RESERVABLE,
     COUNT_WITHIN_LIMIT,
     OPEN,
@@ -362,7 +363,9 @@ class Store:
         if pending:
             set_fields["gsi2pk"] = REFUND_INDEX
             set_fields["gsi2sk"] = f"{int(pending['started_at_s']):012d}#{checkout.id}"
-        elif plan.to_status not in (OPEN, PROCESSING):
+        elif plan.to_status not in (OPEN, PROCESSING) and not (plan.to_status == CANCELLED and plan.set_fields.get("reservation")):
+            # (A cancelled checkout still holding a promotion use stays on the expiry schedule,
+            # which gives the use back at its expiry.)
             remove += ("gsi2pk", "gsi2sk")
         conditions = {"status": plan.from_status, "version": plan.from_version}
         request = _update_request(set_fields, remove, conditions, {})

@@ -358,24 +358,45 @@ def plan_complete(
     )
 
 
+def _may_still_be_paid(checkout: Checkout) -> bool:
+    """A session of this checkout carrying its discount may yet be paid at the provider."""
+    held = checkout.reservation or {}
+    current = checkout.attempt is not None and bool(checkout.attempt.provider_session_id)
+    return bool(held) and (bool(held.get("unsettled")) or current)
+
+
 def plan_cancel(checkout: Checkout, now_s: int) -> Transition:
-    """open/processing -> cancelled, on the merchant's request."""
+    """open/processing -> cancelled, on the merchant's request.
+
+    A promotion use held for a session that may still be paid stays held until the
+    checkout's expiry (``plan_expire`` gives it back then): a shopper paying at the
+    provider after the cancel completes the checkout within the code's limit.
+    """
     view = checkout.view_status(now_s)
     if view not in (OPEN, PROCESSING):
         raise StateConflict(f"a checkout that is {view} cannot be cancelled")
+    keep = _may_still_be_paid(checkout)
     return Transition(
         from_status=_require(checkout, CANCELLED, now_s),
         from_version=checkout.version,
         to_status=CANCELLED,
-        remove_fields=("reservation",),
+        set_fields={"reservation": {**(checkout.reservation or {}), "unsettled": True}} if keep else {},
+        remove_fields=() if keep else ("reservation",),
         event_type=EVENT_CANCELLED,
         event_key=EVENT_CANCELLED,
-        counters=_release(checkout),
+        counters=() if keep else _release(checkout),
     )
 
 
 def plan_expire(checkout: Checkout, now_s: int) -> Transition | None:
-    """open/processing past expires_at -> expired (made durable by the sweep)."""
+    """open/processing past expires_at -> expired (made durable by the sweep).
+
+    A cancelled checkout still holding a promotion use gives it back now (cancelled ->
+    cancelled, no event): its provider sessions expired with it.
+    """
+    if checkout.status == CANCELLED and checkout.reservation and now_s >= checkout.expires_at_s:
+        return Transition(from_status=CANCELLED, from_version=checkout.version, to_status=CANCELLED,
+                          remove_fields=("reservation",), counters=_release(checkout))
     if checkout.status not in (OPEN, PROCESSING) or now_s < checkout.expires_at_s:
         return None
     return Transition(

@@ -126,6 +126,21 @@ def test_a_shopper_who_cancelled_pays_the_retry_with_the_same_held_use(client, d
     assert code_view(client, merchant, "WELCOME10")["times_redeemed"] == 1
 
 
+def test_a_session_paid_after_the_merchant_cancelled_counts_within_the_limit(client, db, merchant):
+    """Merchant cancel, then another shopper, then the first shopper pays after all: one discount."""
+    new_code(client, merchant, usage_limit=1)
+    first = new_checkout(client, merchant, promotion_code="WELCOME10")
+    second = new_checkout(client, merchant, promotion_code="WELCOME10")
+    session = submit(client, first["id"]).headers["Location"].rsplit("/", 1)[1]
+    assert client.http.post(f"/api/checkouts/{first['id']}/cancel", headers=merchant.headers).status_code == 200
+    assert submit(client, second["id"]).status_code == 422, "the use is still held for the cancelled checkout's session"
+    pay_session(client, db, merchant, session, first["id"])
+    done = read(client, merchant, first["id"])
+    assert (done["status"], done["late_payment"], done.get("promotion_over_limit")) == ("complete", True, None)
+    view = code_view(client, merchant, "WELCOME10")
+    assert (view["times_redeemed"], view["reserved"]) == (1, 0)
+
+
 def test_a_declined_session_after_a_cancelled_one_keeps_the_use_until_expiry(client, db, merchant, monkeypatch):
     new_code(client, merchant, usage_limit=1)
     c = new_checkout(client, merchant, promotion_code="WELCOME10", expires_in=1800)
