@@ -266,9 +266,11 @@ def settle(
                           payment.session_id, checkout.id, provider)
             if payment.amount != checkout.amount_total or payment.currency != checkout.currency:
                 return _flag_mismatch(store, checkout, provider, payment)
-            # Paid on an attempt the checkout had moved past (released by the cancel URL, replaced,
-            # or never recorded): it completes all the same, flagged like a late payment.
-            stray = checkout.attempt is None or checkout.attempt.provider_session_id != payment.session_id
+            # Paid on an attempt the checkout had moved past (released by the cancel URL, or
+            # replaced by another): it completes all the same, flagged like a late payment. (The
+            # current attempt's own session, unrecorded after a crash, is not one of those.)
+            attempt = checkout.attempt
+            stray = attempt is None or attempt.provider_session_id not in (None, payment.session_id)
             plan = model.plan_complete(checkout, Payment(
                 provider_session_id=payment.session_id,
                 method=payment.method or (checkout.attempt.method if checkout.attempt else "card"),
