@@ -1,6 +1,6 @@
 """Admin CLI: ``python -m chalicelib.admin [--stage S] COMMAND``.
 
-create-table, merchant create|show|rotate-key, demo. Each uses the stage's
+create-table, merchant create|show|rotate-key, demo, reconcile. Each uses the stage's
 settings from .chalice/config.json. Secrets are printed once, as JSON, on
 stdout; errors go to stderr with exit status 2.
 """
@@ -39,6 +39,12 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--id", required=True)
     rotate = merchant.add_parser("rotate-key", help="a new API key; the old one stops working")
     rotate.add_argument("--id", required=True)
+
+    reconcile = commands.add_parser(
+        "reconcile", help="ask the providers about processing checkouts and settle what they say; prints the counts")
+    reconcile.add_argument("--older-than-s", type=int, metavar="N",
+                           help="every processing attempt at least N seconds old (0: all), not only those due")
+    reconcile.add_argument("--checkout", metavar="ID", help="only this checkout")
 
     demo = commands.add_parser("demo", help="demo merchant (sandbox) and one demo checkout")
     demo.add_argument("--base-url", default="http://127.0.0.1:8000", help="where the app is served")
@@ -91,6 +97,13 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
             return found.public_view()
         if args.action == "rotate-key":
             return {"merchant_id": args.id, "api_key": merchants.rotate_key(store, args.id)}
+    if args.command == "reconcile":
+        from chalicelib.domain import clock
+        from chalicelib.usecases import reconcile
+
+        if args.older_than_s is not None and args.older_than_s < 0:
+            raise SystemExit("--older-than-s takes a number of seconds, 0 or more")
+        return reconcile.run(store, clock.now_s(), older_than_s=args.older_than_s, checkout_id=args.checkout)
     if args.command == "demo":
         return demo(store, args.base_url, args.store_url)
     raise SystemExit("unknown command")

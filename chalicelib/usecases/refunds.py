@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+from typing import Any, Callable
 
 from chalicelib.adapters import providers
 from chalicelib.adapters.providers import base as pb
@@ -104,7 +104,7 @@ def create(store: Store, merchant: Merchant, checkout_id: str, raw_body: bytes |
     provider, session_id = str(pending["provider"]), str(pending["provider_session_id"])
     adapter = providers.build(provider, merchant.id, merchant.credentials(), base, store)
     try:
-        provider_refund_id = adapter.refund(session_id, requested, checkout.currency, reason, refund_id=refund_id)
+        provider_refund_id = adapter.refund(session_id, requested, checkout.currency, reason, refund_id)
     except pb.ProviderRejected as e:
         log.warning("%s refused refund %s on %s: %s", provider, refund_id, checkout.id, e)
         _unlock(store, checkout, refund_id)
@@ -179,11 +179,18 @@ def _made(adapter: pb.Provider, checkout: Checkout, pending: dict[str, Any]) -> 
     we know of plus this one: no refund at the provider before any was recorded (not made),
     fully refunded by exactly this amount, or partly refunded when this is the first refund (made).
     """
-    read = adapter.read_refund(str(pending["provider_session_id"]), str(pending["id"]))
+    try:
+        read = adapter.read_refund(str(pending["provider_session_id"]), str(pending["id"]))
+    except pb.RefundNotSupported:
+        read = None
+    except pb.ProviderRejected:
+        # No refund under our id (yet?): not proof enough to free the lock — a wrong "not made"
+        # would let a retry refund twice. Left pending for the next run or an operator.
+        return None
     if read is not None:
         if read.status in (pb.REFUND_SUCCEEDED, pb.REFUND_PENDING):
             return True
-        if read.status in (pb.REFUND_FAILED, pb.REFUND_NOT_FOUND):
+        if read.status == pb.REFUND_FAILED:
             return False
         return None
     payment = adapter.read_session(str(pending["provider_session_id"]))
@@ -197,18 +204,25 @@ def _made(adapter: pb.Provider, checkout: Checkout, pending: dict[str, Any]) -> 
     return None
 
 
-def settle_pending(store: Store, now_s: int, limit: int = 50) -> dict[str, int]:
+def settle_pending(store: Store, now_s: int, limit: int = 50, may_read: Callable[[str], bool] | None = None,
+                   checkout_id: str | None = None) -> dict[str, int]:
     """The refund pass of reconciliation: read back each refund whose answer never came.
 
     Made -> recorded (its ``checkout.refunded`` event, once); not made -> the lock is freed
     (the merchant may refund again); unknown -> left pending and logged for an operator.
-    Counts: ``checked``, ``recorded``, ``cleared``, ``unchanged``, ``errors``.
+    ``may_read(provider)`` is asked before each provider read (reconciliation's budget);
+    ``checkout_id`` looks at that checkout only. Counts: ``checked``, ``recorded``,
+    ``cleared``, ``unchanged``, ``errors``.
     """
     counts = {"checked": 0, "recorded": 0, "cleared": 0, "unchanged": 0, "errors": 0}
-    for key in store.due(REFUND_INDEX, now_s - PENDING_GRACE_S, limit):
+    keys = ([{"pk": f"CHECKOUT#{checkout_id}"}] if checkout_id is not None
+            else store.due(REFUND_INDEX, now_s - PENDING_GRACE_S, limit))
+    for key in keys:
         checkout = store.get_checkout(str(key["pk"]).removeprefix("CHECKOUT#"))
         pending = checkout.refund_pending if checkout is not None else None
         if checkout is None or not pending or int(pending["started_at_s"]) > now_s - PENDING_GRACE_S:
+            continue
+        if may_read is not None and not may_read(str(pending["provider"])):
             continue
         counts["checked"] += 1
         merchant = get_merchant(store, checkout.merchant_id)

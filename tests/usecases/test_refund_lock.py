@@ -139,3 +139,19 @@ def test_a_pending_refund_the_provider_never_made_is_cleared(local_db, live_serv
     assert (final.status, final.amount_refunded, final.refund_pending) == ("complete", 0, None)
     assert refund(live_server.url, merchant, checkout_id, {"amount": 5000}).status_code == 201
     assert len(refund_calls(kc_fake, session_id)) == 2
+
+
+def test_the_reconciliation_run_settles_a_pending_refund(local_db, live_server, kc_fake, receiver, paid, monkeypatch):
+    """The refund pass is one of reconciliation's passes: ``reconcile.run`` (the schedule, ``admin reconcile``)."""
+    from chalicelib.usecases import reconcile
+
+    merchant, checkout_id, session_id = paid
+    made_then_silent(kc_fake, monkeypatch)
+    assert refund(live_server.url, merchant, checkout_id, {"amount": 3000}).status_code == 502
+    later = clock.now_s() + refunds.PENDING_GRACE_S + 1
+    counts = reconcile.run(local_db, later)
+    assert counts["completed"] == 1 and counts["errors"] == 0, counts
+    final = local_db.get_checkout(checkout_id)
+    assert (final.amount_refunded, final.refund_pending) == (3000, None)
+    assert len(refund_calls(kc_fake, session_id)) == 1
+    assert reconcile.run(local_db, later)["checked"] == 0

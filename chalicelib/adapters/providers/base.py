@@ -84,6 +84,14 @@ class RefundNotSupported(Unprocessable):
     code = "refund_not_supported"
 
 
+# What a provider can say about one refund.
+REFUND_SUCCEEDED = "succeeded"
+REFUND_PENDING = "pending"      # accepted, not yet done
+REFUND_FAILED = "failed"
+REFUND_UNKNOWN = "unknown"      # never read as done: the next read decides
+REFUND_STATES = frozenset({REFUND_SUCCEEDED, REFUND_PENDING, REFUND_FAILED, REFUND_UNKNOWN})
+
+
 @dataclass
 class SessionRequest:
     """One attempt to pay ``checkout``.
@@ -139,20 +147,18 @@ class ProviderPayment:
     pending: dict[str, Any] | None = None
 
 
-REFUND_SUCCEEDED = "succeeded"   # made: the money goes back
-REFUND_PENDING = "pending"       # accepted, not final yet (still counts as made: it holds the amount)
-REFUND_FAILED = "failed"         # not made, or refused after the fact
-REFUND_NOT_FOUND = "not_found"   # the provider has no refund under our id: never made
 
 
 @dataclass
 class ProviderRefund:
-    """An authenticated read of one of our refunds at the provider."""
+    """An authenticated read of one refund, in our terms (amount in minor units)."""
 
     refund_id: str
     status: str
+    raw_status: str
     provider_refund_id: str | None = None
     amount: int | None = None
+    currency: str | None = None
 
 
 @dataclass
@@ -167,6 +173,8 @@ class Notification:
 
 class Provider(ABC):
     name: ClassVar[str]
+    # How the shopper knows the provider ("Continue to PayCombat").
+    display_name: ClassVar[str] = ""
     currencies: ClassVar[frozenset[str]]
     methods: ClassVar[frozenset[str]]
     credential_names: ClassVar[tuple[str, ...]]
@@ -241,19 +249,20 @@ class Provider(ABC):
         """
         return None
 
-    def refund(self, session_id: str, amount: int, currency: str, reason: str | None, refund_id: str | None = None) -> str:
-        """Refund part or all of a paid session; returns the provider's refund id.
+    def refund(self, session_id: str, amount: int, currency: str, reason: str | None, refund_id: str) -> str:
+        """Refund part or all of a paid session; returns the provider's refund id ("" if it names none).
 
-        ``refund_id`` is ours, unique per refund: sent as the provider's idempotency key
-        where it has one. Called once per refund (under the checkout's refund lock);
-        ProviderRejected means the provider did not make it, any other ProviderError
-        that we cannot know.
+        ``refund_id`` is our stable id of this refund: where the provider takes an
+        idempotency key it is sent as that key, so a repeat of the same refund (a
+        retry after a lost answer) can never refund twice. Raises ProviderRejected
+        when the provider refuses, ProviderError when the outcome is unknown.
         """
         raise RefundNotSupported(f"{self.name} has no refund API; refund in the provider's dashboard")
 
-    def read_refund(self, session_id: str, refund_id: str) -> ProviderRefund | None:
-        """Read back our refund ``refund_id`` of the session; None when the provider has no such read.
+    def read_refund(self, session_id: str, refund_id: str, provider_refund_id: str | None = None) -> ProviderRefund:
+        """An authenticated read of one refund (ours: ``refund_id``), for reconciliation.
 
-        Raises ProviderError when the provider could not be asked.
+        Raises RefundNotSupported where the provider has no way to read a refund back,
+        ProviderError when it did not answer usefully.
         """
-        return None
+        raise RefundNotSupported(f"{self.name} has no API to read a refund back")

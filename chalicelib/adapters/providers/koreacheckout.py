@@ -299,6 +299,7 @@ def awaiting_outcome(checkout_status: str | None, attempt_session_id: str | None
 
 class Adapter(base.Provider):
     name = NAME
+    display_name = "KoreaCheckout"
     currencies = frozenset({"KRW"})
     methods = frozenset(METHOD_MAP.values())
     credential_names = ("api_key", "webhook_secret")
@@ -357,10 +358,10 @@ class Adapter(base.Provider):
         response = self._http().request("GET", self._session_url(session_id), headers=self._headers(), retry_safe=True)
         return parse_session(response.json(), session_id)
 
-    def refund(self, session_id: str, amount: int, currency: str, reason: str | None, refund_id: str | None = None) -> str:
+    def refund(self, session_id: str, amount: int, currency: str, reason: str | None, refund_id: str) -> str:
         # KoreaCheckout documents no idempotency key and no refund read: our refund id is not
         # sent (unknown fields are refused), the refund lock makes this call once per refund,
-        # and a lost answer is read back from the session's status (chalicelib.refunds).
+        # and a lost answer is judged from the session's status (usecases.refunds).
         response = self._http().request(
             "POST", self._session_url(session_id, "/refund"),
             headers=self._headers(), body=encode(refund_body(amount, currency, reason)), retry_safe=False,
