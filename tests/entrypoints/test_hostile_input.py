@@ -67,7 +67,7 @@ CREDENTIALS = {
     "paycombat": {"x_token": "snd_token", "signature_key": "sig_key"},
     "koreacheckout": {"api_key": "sk_test_" + "0" * 16, "webhook_secret": "kc_webhook_secret"},
     "sandbox": {},
-    "clink": {"api_key": "sk_test_" + "0" * 16},
+    "clink": {"api_key": "sk_test_" + "0" * 16, "webhook_secret": "whsec_test_signing_secret_0001"},
     "payfect": {"api_key": "pk_test", "secret_key": "9bZ7s0R4QyE1tJ2nY6Vw3uX8oP5aL0kM7cD2fG4hJ1s="},
 }
 

@@ -15,12 +15,12 @@ from chalicelib.web import views
 
 TEST_KEYS = {
     "koreacheckout": {"api_key": "sk_test_" + "a" * 16, "webhook_secret": "kc_secret"},
-    "clink": {"api_key": "sk_test_" + "b" * 16},
+    "clink": {"api_key": "sk_test_" + "b" * 16, "webhook_secret": "whsec_test_signing_secret_0001"},
     "paycombat": {"x_token": "snd_eyJpdiI6InRlc3QifQ==", "signature_key": "sig_key"},
 }
 LIVE_KEYS = {
     "koreacheckout": {"api_key": "sk_live_" + "a" * 16, "webhook_secret": "kc_secret"},
-    "clink": {"api_key": "sk_prod_" + "b" * 16},
+    "clink": {"api_key": "sk_prod_" + "b" * 16, "webhook_secret": "whsec_live_signing_secret_0001"},
 }
 
 
