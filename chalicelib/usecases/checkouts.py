@@ -75,6 +75,10 @@ def create(store: Store, merchant: Merchant, body: Any, idempotency_key: str | N
     checkout = draft(store, merchant, body, base)
     now = checkout.created_at_s
     response = model.to_api_object(checkout, checkout_url(base, checkout.id), now)
+    warnings = merchant.warnings()
+    if warnings:
+        # Only on the create response: the checkout works, but a Korean storefront needs the profile.
+        response["warnings"] = warnings
     logs.note(checkout_id=checkout.id, provider=checkout.provider)
     if idempotency_key is None:
         store.create_checkout(checkout)
