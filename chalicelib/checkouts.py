@@ -5,7 +5,7 @@ import hashlib
 import json
 from typing import Any
 
-from . import clock, domain, ids, logs, providers, validation
+from . import clock, dashboard_stats, domain, ids, logs, providers, validation
 from .domain import Checkout
 from .errors import IdempotencyConflict, InvalidRequest, NotFound, StateConflict, Unprocessable
 from .events import checkout_url, transition
@@ -65,8 +65,9 @@ def create(store: Store, merchant: Merchant, body: Any, idempotency_key: str | N
         checkout.promotion = rule.snapshot()
     response = domain.to_api_object(checkout, checkout_url(base, checkout.id), now)
     logs.note(checkout_id=checkout.id, provider=checkout.provider)
+    lookups = dashboard_stats.lookup_items(store, checkout)
     if idempotency_key is None:
-        store.create_checkout(checkout)
+        store.create_checkout(checkout, extra=lookups)
         return response
     if not 1 <= len(idempotency_key) <= 255:
         raise InvalidRequest("Idempotency-Key must be 1–255 characters", "Idempotency-Key")
@@ -84,7 +85,7 @@ def create(store: Store, merchant: Merchant, body: Any, idempotency_key: str | N
         "ttl": now + IDEMPOTENCY_WINDOW_S + 3600,
     }
     try:
-        store.create_checkout(checkout, record)
+        store.create_checkout(checkout, record, lookups)
     except AlreadyExists as e:
         existing = e.current
         if existing is None:

@@ -140,6 +140,9 @@ class Checkout:
     reservation: dict[str, Any] | None = None
     # Paid after its reservation was given back, when the code had run out meanwhile.
     promotion_over_limit: bool = False
+    # --- the dashboard's funnel (chalicelib.counters): each set once, by the step it counts ---
+    opened_at_s: int | None = None
+    submitted_at_s: int | None = None
 
     @property
     def amount_subtotal(self) -> int:

@@ -113,6 +113,47 @@ def from_record(record: dict[str, Any]) -> Merchant:
     return Merchant(**{k: v for k, v in record.items() if k in names})
 
 
+def check_profile(
+    name: str, allowed_hosts: list[str], locale: str, brand_color: str, button_radius: int,
+    logo_url: str | None, support_email: str | None,
+) -> list[str]:
+    """The merchant's profile as ``merchant create`` and the dashboard's settings check it; the hosts, lowered."""
+    if not name.strip() or len(name) > 100:
+        raise InvalidRequest("name must be 1–100 characters", "name")
+    hosts = [h.lower() for h in allowed_hosts]
+    for host in hosts:
+        bare = host[2:] if host.startswith("*.") else host
+        if not (_HOST_RE.match(bare) or host in LOOPBACK_HOSTS):
+            raise InvalidRequest(f"allowed host {host!r} is not a host name", "allowed_host")
+    if locale not in ("ko", "en"):
+        raise InvalidRequest("locale must be ko or en", "locale")
+    if not _COLOR_RE.match(brand_color):
+        raise InvalidRequest("brand_color must look like #RRGGBB", "brand_color")
+    if isinstance(button_radius, bool) or not isinstance(button_radius, int) or not 0 <= button_radius <= MAX_BUTTON_RADIUS:
+        raise InvalidRequest(f"button_radius must be an integer from 0 to {MAX_BUTTON_RADIUS} (px)", "button_radius")
+    if logo_url is not None and not logo_url.startswith("https://"):
+        raise InvalidRequest("logo_url must be an https URL", "logo_url")
+    if support_email is not None and not is_valid_email(support_email):
+        raise InvalidRequest("support_email must be an email address", "support_email")
+    return hosts
+
+
+PROFILE_FIELDS = ("name", "allowed_hosts", "locale", "brand_color", "button_radius", "logo_url", "support_email")
+
+
+def update_profile(store: Store, merchant_id: str, profile: dict[str, Any]) -> Merchant:
+    """Change the merchant's name, branding, hosts, locale and support email, checked as at creation."""
+    current = get(store, merchant_id, fresh=True)
+    if current is None:
+        raise InvalidRequest(f"no merchant {merchant_id}", "id", code="not_found")
+    values = {k: profile.get(k, getattr(current, k)) for k in PROFILE_FIELDS}
+    values["allowed_hosts"] = check_profile(**values)
+    values["name"] = values["name"].strip()
+    values["brand_color"] = values["brand_color"].upper()
+    store.update(f"MERCHANT#{merchant_id}", "MERCHANT", values, conditions={"pk": None})
+    return dataclasses.replace(current, **values)
+
+
 def create(
     store: Store,
     *,
@@ -132,8 +173,6 @@ def create(
     """Create a merchant; returns it with the API key and webhook secret (shown once)."""
     if not _ID_RE.match(merchant_id):
         raise InvalidRequest("id must be 3–64 characters of a-z, 0-9, _ and -", "id")
-    if not name.strip() or len(name) > 100:
-        raise InvalidRequest("name must be 1–100 characters", "name")
     for param, value in (("provider", provider), ("fallback_provider", fallback_provider)):
         if value is not None and value not in PROVIDER_NAMES:
             raise InvalidRequest(f"{param} must be one of {', '.join(PROVIDER_NAMES)}", param)
@@ -157,21 +196,7 @@ def create(
             adapter_class(provider_name).check_credentials(credentials)
         except ValueError as e:
             raise InvalidRequest(f"{provider_name} credentials: {e}", "credential") from e
-    hosts = [h.lower() for h in (allowed_hosts or [])]
-    for host in hosts:
-        bare = host[2:] if host.startswith("*.") else host
-        if not (_HOST_RE.match(bare) or host in LOOPBACK_HOSTS):
-            raise InvalidRequest(f"allowed host {host!r} is not a host name", "allowed_host")
-    if locale not in ("ko", "en"):
-        raise InvalidRequest("locale must be ko or en", "locale")
-    if not _COLOR_RE.match(brand_color):
-        raise InvalidRequest("brand_color must look like #RRGGBB", "brand_color")
-    if isinstance(button_radius, bool) or not isinstance(button_radius, int) or not 0 <= button_radius <= MAX_BUTTON_RADIUS:
-        raise InvalidRequest(f"button_radius must be an integer from 0 to {MAX_BUTTON_RADIUS} (px)", "button_radius")
-    if logo_url is not None and not logo_url.startswith("https://"):
-        raise InvalidRequest("logo_url must be an https URL", "logo_url")
-    if support_email is not None and not is_valid_email(support_email):
-        raise InvalidRequest("support_email must be an email address", "support_email")
+    hosts = check_profile(name, allowed_hosts or [], locale, brand_color, button_radius, logo_url, support_email)
     if webhook_url is not None:
         check_webhook_url(webhook_url)
 

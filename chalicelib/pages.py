@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
-from . import csrf, discounts, domain, i18n, money, payments, promotions, providers, shopper_form
+from . import csrf, dashboard_stats, discounts, domain, i18n, money, payments, promotions, providers, shopper_form
 from .domain import Checkout
 from .errors import Forbidden, FormInvalid, ProviderFailed, StateConflict
 from .merchants import DEFAULT_BUTTON_RADIUS, MAX_BUTTON_RADIUS, Merchant
@@ -211,6 +211,7 @@ def _state_page(checkout: Checkout, merchant: Merchant, base: str, locale: str, 
 
 def checkout_page(store: Store, base: str, checkout_id: str, query: Mapping[str, str]) -> Html | Redirect:
     checkout, merchant = payments.load_with_merchant(store, checkout_id)
+    dashboard_stats.record_open(store, checkout)
     locale = i18n.pick_locale(query.get("lang"), checkout.locale)
     view = checkout.view_status()
     if view == domain.PROCESSING and checkout.attempt is not None:
