@@ -3,6 +3,7 @@ from chalice import Chalice, Response
 
 from chalicelib import checkouts, lifecycle_routes, merchants, pages, payments, promotion_routes, refunds, sandbox_site, wallets, web
 from chalicelib.config import settings
+from chalicelib.dashboard_routes import bp as dashboard_bp
 from chalicelib.errors import NotFound, ServiceUnavailable
 from chalicelib.logs import configure_logging
 from chalicelib.render import static_file
@@ -11,6 +12,7 @@ from chalicelib.store import get_store
 app = Chalice(app_name="hosted-checkout")
 app.register_blueprint(lifecycle_routes.bp)
 app.register_blueprint(promotion_routes.bp)
+app.register_blueprint(dashboard_bp)
 configure_logging(app)
 api_view, page_view = web.make_views(app)
 FORM = ["application/x-www-form-urlencoded"]

@@ -169,6 +169,13 @@ def _form_page(
     return render("checkout.html", context, status=status, form_action=_form_actions(checkout, merchant, base))
 
 
+def preview_page(checkout: Checkout, merchant: Merchant, base: str, locale: str) -> Html:
+    """The checkout page as the merchant's settings would make it, for the dashboard's preview (inert)."""
+    values = {"payment_method": checkout.payment_method_types[0]}
+    html = _form_page(checkout, merchant, base, locale, values=values)
+    return html
+
+
 def _refusal_text(refused: discounts.PromotionRefused, checkout: Checkout, locale: str) -> str:
     amount = refused.details.get("minimum_amount")
     minimum = money.format_amount(int(amount), checkout.currency, locale) if amount is not None else ""

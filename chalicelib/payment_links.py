@@ -64,6 +64,8 @@ def create(store: Store, merchant: Merchant, body: Any, base: str) -> dict[str, 
         "base_url": base,
     }
     link["pk"] = f"LINK#{link['id']}"
+    # Listed newest first in the dashboard through the merchant index.
+    link.update(gsi1pk=f"MERCHANT#{merchant.id}", gsi1sk=f"LINK#{link['created_at_s']:012d}#{link['id']}")
     store.put_new(link)
     return _view(link, base)
 
@@ -88,6 +90,12 @@ def update(store: Store, merchant: Merchant, link_id: str, body: Any, base: str)
         raise InvalidRequest("active must be true or false", "active")
     updated = store.update(link["pk"], link["sk"], {"active": body["active"]})
     return _view(updated, base)
+
+
+def list_(store: Store, merchant: Merchant, base: str, limit: int = 100) -> list[dict[str, Any]]:
+    """The merchant's links, newest first."""
+    records, _more = store.merchant_index(merchant.id, "LINK#", limit, newest_first=True)
+    return [_view(r, base) for r in records]
 
 
 def visit(store: Store, link_id: str, base: str) -> str | None:

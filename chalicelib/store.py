@@ -543,6 +543,26 @@ class Store:
         records, more = self.merchant_index(merchant_id, "CHECKOUT#", limit, after_key, newest_first=True)
         return [checkout_from_record(r) for r in records], more
 
+    def merchant_checkouts_between(
+        self, merchant_id: str, from_s: int, to_s: int, limit: int, after: Checkout | None
+    ) -> tuple[list[Checkout], bool]:
+        """A merchant's checkouts created in [from_s, to_s], newest first, from the merchant index."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "#g = :g AND #s BETWEEN :lo AND :hi",
+            "ExpressionAttributeNames": {"#g": "gsi1pk", "#s": "gsi1sk"},
+            "ExpressionAttributeValues": {":g": {"S": f"MERCHANT#{merchant_id}"},
+                                          ":lo": {"S": f"CHECKOUT#{from_s:012d}"}, ":hi": {"S": f"CHECKOUT#{to_s:012d}#~"}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if after is not None:
+            record = checkout_to_record(after)
+            kwargs["ExclusiveStartKey"] = {k: {"S": record[k]} for k in ("pk", "sk", "gsi1pk", "gsi1sk")}
+        response = self.client.query(**kwargs)
+        return [checkout_from_record(from_item(i)) for i in response.get("Items", [])], "LastEvaluatedKey" in response
+
     def due(self, index_pk: str, now_s: int, limit: int) -> list[dict[str, Any]]:
         """Keys of items on the gsi2 schedule ``index_pk`` that are due by now, oldest first.
 
