@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export AWS_DEFAULT_REGION ?= ap-northeast-2
 
-.PHONY: run test lint typecheck unit bench package clean
+.PHONY: run test lint imports typecheck unit bench package clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,7 +25,10 @@ lint: $(BIN)/.installed
 typecheck: $(BIN)/.installed
 	$(BIN)/mypy chalicelib
 
-test: $(BIN)/.installed node_modules/.installed lint typecheck
+imports: $(BIN)/.installed
+	$(BIN)/lint-imports --no-cache --no-logo
+
+test: $(BIN)/.installed node_modules/.installed lint typecheck imports
 	$(BIN)/python -m pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 bench: $(BIN)/.installed node_modules/.installed

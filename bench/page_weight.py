@@ -83,7 +83,8 @@ def _serve_demo_checkout() -> tuple[str, Any]:
     from chalice.local import create_local_server
 
     from app import app
-    from chalicelib import checkouts, merchants, store
+    from chalicelib.adapters import store
+    from chalicelib.usecases import checkouts, merchants
     from tools.dynamodb_local import MotoServer, free_port
 
     moto = MotoServer()

@@ -56,7 +56,8 @@ def gateway_event(path: str, route: str, params: dict[str, str]) -> dict[str, An
 def setup_data(env: dict[str, str]) -> str:
     """A table with a merchant and one open checkout; returns the checkout id."""
     os.environ.update(env)
-    from chalicelib import checkouts, merchants, store
+    from chalicelib.adapters import store
+    from chalicelib.usecases import checkouts, merchants
 
     s = store.get_store()
     s.create_table(point_in_time_recovery=False)
@@ -113,9 +114,11 @@ def dynamodb_calls() -> tuple[list[tuple[str, int]], int]:
     from chalice.test import Client
 
     import app as ours_app
-    from chalicelib import config, merchants, store
+    from chalicelib import config
+    from chalicelib.adapters import store
+    from chalicelib.usecases import merchants
+    from tests.adapters.providers.fake_koreacheckout import FakeKoreaCheckout, credentials
     from tests.flow import GOOD_FORM, csrf_token
-    from tests.providers.fake_koreacheckout import FakeKoreaCheckout, credentials
 
     fake = FakeKoreaCheckout()
     os.environ["KOREACHECKOUT_API_BASE"] = fake.url

@@ -3,7 +3,7 @@
 Each stage's values live in ``.chalice/config.json``; ``chalice local`` and
 ``chalice deploy`` put them in the environment, and the admin CLI loads the same
 file (see ``load_stage_environment``). Nothing here holds a secret: the
-credential key is resolved by ``chalicelib.secretbox``.
+credential key is resolved by ``chalicelib.adapters.secretbox``.
 """
 from __future__ import annotations
 

@@ -33,7 +33,8 @@ import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
 
 from chalicelib import config as checkout_config  # noqa: E402
-from chalicelib import merchants, store  # noqa: E402
+from chalicelib.adapters import store  # noqa: E402
+from chalicelib.usecases import merchants
 from tools.dynamodb_local import DynamoDBLocal, MotoServer, free_port  # noqa: E402
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -267,7 +268,7 @@ def checkout_body(**overrides: Any) -> dict[str, Any]:
 @pytest.fixture
 def kc_fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """KoreaCheckout's contract-enforcing fake, with the app pointed at it."""
-    from tests.providers.fake_koreacheckout import FakeKoreaCheckout
+    from tests.adapters.providers.fake_koreacheckout import FakeKoreaCheckout
 
     provider = FakeKoreaCheckout()
     monkeypatch.setenv("KOREACHECKOUT_API_BASE", provider.url)
@@ -277,7 +278,7 @@ def kc_fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 @pytest.fixture
 def kc_merchant(db: store.Store, receiver: WebhookReceiver, kc_fake: Any) -> MerchantHandle:
-    from tests.providers.fake_koreacheckout import credentials
+    from tests.adapters.providers.fake_koreacheckout import credentials
 
     return create_merchant(db, receiver.url, provider="koreacheckout", credentials=credentials(kc_fake))
 

@@ -7,9 +7,9 @@ import pytest
 import requests
 
 from chalicelib import logs
+from tests.adapters.providers.fake_koreacheckout import complete_payment, credentials
 from tests.conftest import create_merchant
 from tests.flow import GOOD_FORM
-from tests.providers.fake_koreacheckout import complete_payment, credentials
 
 
 @pytest.fixture

@@ -39,7 +39,7 @@ def package(tmp_path_factory):
 
 def test_the_package_holds_the_app_templates_and_static_files(package):
     names = set(zipfile.ZipFile(package["zip"]).namelist())
-    assert {"app.py", "chalicelib/__init__.py", "chalicelib/store.py"} <= names
+    assert {"app.py", "chalicelib/__init__.py", "chalicelib/adapters/store.py"} <= names
     for folder in ("templates", "static"):
         for path in (ROOT / folder).iterdir():
             assert f"{folder}/{path.name}" in names, f"{folder}/{path.name} is missing from the package"
@@ -71,7 +71,7 @@ print(json.dumps({"page": page, "css": css, "static_status": static["statusCode"
 
 def test_a_page_renders_from_the_unzipped_package(package, db, moto_endpoint):
     merchant = create_merchant(db)
-    from chalicelib import checkouts
+    from chalicelib.usecases import checkouts
 
     checkout = checkouts.create(db, merchant.merchant, checkout_body(), None, "https://pay.example")
     env = {

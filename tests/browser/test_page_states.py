@@ -8,9 +8,9 @@ import re
 import pytest
 import requests
 
-from chalicelib import clock
-from chalicelib.providers import base as pb
-from chalicelib.providers import sandbox
+from chalicelib.adapters.providers import base as pb
+from chalicelib.adapters.providers import sandbox
+from chalicelib.domain import clock
 from tests.browser.conftest import sandbox_over_http, submit_over_http
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]

@@ -10,8 +10,8 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from chalicelib import clock, store
-from chalicelib.store import AlreadyExists
+from chalicelib.adapters import store
+from chalicelib.domain import clock
 from tests.security.rigs import RIGS, Rig, Web
 
 
@@ -25,12 +25,13 @@ class MemoryStore:
         self.items: dict[tuple[str, str], dict[str, Any]] = {}
         self.writes = 0
 
-    def put_new(self, record: dict[str, Any]) -> None:
+    def remember(self, record: dict[str, Any]) -> bool:
         key = (record["pk"], record["sk"])
         if key in self.items:
-            raise AlreadyExists(self.items[key])
+            return False
         self.items[key] = record
         self.writes += 1
+        return True
 
     def get_checkout(self, checkout_id: str) -> None:
         return None

@@ -17,16 +17,16 @@ from urllib.parse import urlencode, urlsplit
 import requests
 from cryptography.fernet import Fernet
 
-from chalicelib import clock, money
 from chalicelib import config as checkout_config
-from chalicelib.providers import clink, sandbox
-from chalicelib.store import Store
+from chalicelib.adapters.providers import clink, sandbox
+from chalicelib.adapters.store import Store
+from chalicelib.domain import clock, money
 from tests import flow
+from tests.adapters.providers.fake_clink import FakeClink
+from tests.adapters.providers.fake_koreacheckout import FakeKoreaCheckout
+from tests.adapters.providers.fake_paycombat import FakePayCombat
+from tests.adapters.providers.fake_payfect import FakePayfect
 from tests.conftest import MerchantHandle, checkout_body, create_merchant
-from tests.providers.fake_clink import FakeClink
-from tests.providers.fake_koreacheckout import FakeKoreaCheckout
-from tests.providers.fake_paycombat import FakePayCombat
-from tests.providers.fake_payfect import FakePayfect
 
 PROVIDERS = ("sandbox", "koreacheckout", "paycombat", "clink", "payfect")
 FORM_TYPE = {"content-type": "application/x-www-form-urlencoded"}

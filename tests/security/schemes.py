@@ -24,10 +24,10 @@ from cryptography.fernet import Fernet
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from chalicelib import secretbox
-from chalicelib.providers import jsonstringify, payfect, sandbox
-from chalicelib.providers import koreacheckout as kc
-from chalicelib.providers import paycombat as pc
+from chalicelib.adapters import secretbox
+from chalicelib.adapters.providers import jsonstringify, payfect, sandbox
+from chalicelib.adapters.providers import koreacheckout as kc
+from chalicelib.adapters.providers import paycombat as pc
 
 CONTENT_TYPE = {"content-type": "application/json"}
 

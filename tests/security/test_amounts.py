@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from chalicelib import money
+from chalicelib.domain import money
 from tests.security.rigs import PROVIDERS
 
 # What a shopper (or a script posing as one) might add to the form to set the price.

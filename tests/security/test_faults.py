@@ -20,8 +20,10 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from chalicelib import clock, events, payments, store
-from chalicelib.store import Store
+from chalicelib.adapters import store
+from chalicelib.adapters.store import Store
+from chalicelib.domain import clock
+from chalicelib.usecases import events, payments
 from tests.conftest import checkout_body, create_merchant
 from tests.security.faultproxy import FaultProxy
 from tests.security.rigs import PROVIDERS, Web
@@ -199,7 +201,7 @@ def test_a_notification_whose_transition_never_lands_is_not_acknowledged(faulty_
                 expect="503 (not 200) until it lands; then once")
 
 
-# --- providers failing on the read (the submit side: tests/providers/test_faults.py) -----
+# --- providers failing on the read (the submit side: tests/adapters/providers/test_faults.py) -----
 
 # As the provider shows each fault to us. A read is retried on 5xx, a create never; a 429 is
 # retried either way (Retry-After), so only a third one in a row reaches the shopper.

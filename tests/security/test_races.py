@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from chalicelib import checkouts, domain, payments
-from chalicelib.store import Store
+from chalicelib.adapters.store import Store
+from chalicelib.domain import model
+from chalicelib.usecases import checkouts, payments
 from tests import flow
 from tests.conftest import checkout_body
 from tests.security.rigs import SandboxRig, Web
@@ -82,7 +83,7 @@ class Recorder:
         self.applied: list[tuple[str, str]] = []
         real = Store.apply
 
-        def apply(s: Store, checkout: Any, plan: domain.Transition, event: Any = None) -> Any:
+        def apply(s: Store, checkout: Any, plan: model.Transition, event: Any = None) -> Any:
             result = real(s, checkout, plan, event)
             self.applied.append((plan.from_status, plan.to_status))
             return result
@@ -125,7 +126,7 @@ def check_case(db: Store, rig: SandboxRig, recorder: Recorder, outcomes: tuple[s
         if "complete" in seen:
             assert seen[-1] == "complete", f"{outcomes} {order}: complete was left for {seen[-1]}"
     for before, after in recorder.applied:
-        assert after in domain.TRANSITIONS[before], f"illegal {before} -> {after}"
+        assert after in model.TRANSITIONS[before], f"illegal {before} -> {after}"
     final = db.get_checkout(checkout_id)
     paid = sessions[outcomes.index("paid")]
     assert final.status == "complete" and final.payment.provider_session_id == paid
@@ -166,7 +167,7 @@ def test_the_same_notifications_at_once_end_the_same_way(local_db, monkeypatch, 
         statuses = at_once(9, lambda i, c=checkout_id, s=sessions: deliver(local_db, rig, c, s[i % 3], base))
         sent += len(statuses)
         for before, after in recorder.applied:
-            assert after in domain.TRANSITIONS[before], f"illegal {before} -> {after}"
+            assert after in model.TRANSITIONS[before], f"illegal {before} -> {after}"
         final = local_db.get_checkout(checkout_id)
         assert final.status == "complete" and final.payment.provider_session_id == sessions[outcomes.index("paid")]
         completed = [e for e in local_db.query(f"CHECKOUT#{checkout_id}", "EVENT#") if e["event_type"] == "checkout.completed"]

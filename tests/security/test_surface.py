@@ -12,10 +12,12 @@ from urllib.parse import urlencode
 import pytest
 from botocore.exceptions import ClientError
 
-from chalicelib import checkouts, clock, csrf, pages, payments
-from chalicelib.errors import ProviderFailed
-from chalicelib.providers import base as pb
-from chalicelib.providers import sandbox
+from chalicelib.adapters.providers import base as pb
+from chalicelib.adapters.providers import sandbox
+from chalicelib.domain import clock
+from chalicelib.domain.errors import ProviderFailed
+from chalicelib.usecases import checkouts, payments
+from chalicelib.web import csrf, pages
 from tests.conftest import checkout_body, create_merchant
 from tests.security.rigs import FORM_TYPE, Web, csrf_of
 

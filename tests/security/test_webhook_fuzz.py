@@ -18,16 +18,18 @@ import pytest
 from cryptography.fernet import Fernet
 from hypothesis import HealthCheck, given, settings
 
-from chalicelib import clock, payments, providers
-from chalicelib.errors import NotificationRejected
-from chalicelib.providers import jsonstringify
-from chalicelib.providers import paycombat as pc
+from chalicelib.adapters import providers
+from chalicelib.adapters.providers import jsonstringify
+from chalicelib.adapters.providers import paycombat as pc
+from chalicelib.domain import clock
+from chalicelib.domain.errors import NotificationRejected
+from chalicelib.usecases import payments
 from tests.security.rigs import PROVIDERS
 from tests.security.schemes import SCHEMES, Forgery, Scheme, forgeries, kinds
 
 pytestmark = pytest.mark.xdist_group("security")
 
-FIXTURES = Path(__file__).resolve().parent.parent / "providers" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent.parent / "adapters" / "providers" / "fixtures"
 NOW_S = 1_790_000_000
 CHECKOUT_ID = "chk_2Xb9QmTz7LkP4vRw8NcY1sDe"
 PURE_EXAMPLES = 1000
@@ -42,7 +44,7 @@ def fixture(path: str) -> dict:
     return json.loads((FIXTURES / path).read_text())
 
 
-def synthetic(provider: str) -> tuple[Scheme, providers.base.Provider]:
+def synthetic(provider: str, memory: providers.base.ProviderMemory) -> tuple[Scheme, providers.base.Provider]:
     """A genuine notification as each provider sends it (from the recorded examples), and the adapter."""
     merchant_id = "m-fuzz-0001"
     if provider == "sandbox":
@@ -73,12 +75,12 @@ def synthetic(provider: str) -> tuple[Scheme, providers.base.Provider]:
         secret = Fernet.generate_key().decode()
         scheme = SCHEMES[provider](compact(payload), secret, NOW_S)
         credentials = {"api_key": "pk_fuzz", "secret_key": secret}
-    return scheme, providers.build(provider, merchant_id, credentials, "https://pay.example")
+    return scheme, providers.build(provider, merchant_id, credentials, "https://pay.example", memory)
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_forged_notifications_are_refused_by_verification(provider, memory_store, figures):
-    scheme, adapter = synthetic(provider)
+    scheme, adapter = synthetic(provider, memory_store)
     late, inside = scheme.boundaries()
     # Controls: the genuine notification, and one stamped just inside the window, pass.
     for genuine in [scheme.genuine(), *inside]:

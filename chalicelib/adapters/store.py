@@ -1,0 +1,754 @@
+"""DynamoDB: the one table and every read and write the product makes.
+
+Single-table layout (``pk``/``sk`` strings; ``ttl`` in epoch seconds):
+
+=========================  ===========  =============================================
+item                        pk           sk
+=========================  ===========  =============================================
+merchant                    MERCHANT#id  MERCHANT
+API key -> merchant         APIKEY#hash  APIKEY
+checkout                    CHECKOUT#id  CHECKOUT   (gsi1: MERCHANT#id / CHECKOUT#ms#id)
+merchant event (delivery)   CHECKOUT#id  EVENT#key  (gsi1: EVENT#evt_id; gsi2: due deliveries)
+idempotency record          IDEMPOTENCY#merchant#hash  IDEMPOTENCY
+sandbox provider session    SANDBOX#id   SANDBOX
+promotion code (+counters)  PROMO#merchant#CODE  PROMO  (gsi1: MERCHANT#id / PROMO#CODE)
+per-customer code counter   PROMO#merchant#CODE  CUSTOMER#sha256(email)
+dashboard counters          STATS#merchant#shard  DAY#yyyy-mm-dd | HOUR#yyyy-mm-ddThh (KST)
+checkout lookup (search)    FIND#merchant#sha256(value)  CHECKOUT#s#id
+dashboard session / link    DSESSION#sha256 / DLOGIN#sha256  SESSION / LOGIN
+=========================  ===========  =============================================
+
+Rules: every read that a decision rests on is a strongly consistent GetItem or
+Query on the table itself (indexes only list things); every state change is one
+conditional write, and a failed condition hands back the item as it is
+(``ReturnValuesOnConditionCheckFailure``) instead of costing a second read. All
+attribute names go through ``ExpressionAttributeNames``, so reserved words
+(``status``, ``name``, ``ttl``) never bite.
+"""
+from __future__ import annotations
+
+import dataclasses
+import random
+import re
+import time
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from chalicelib.config import settings
+from chalicelib.domain.counters import HOUR_ITEM_TTL_S, Moves
+from chalicelib.domain.model import (
+    COUNT_RESERVABLE,
+    COUNT_WITHIN_LIMIT,
+    OPEN,
+    PAID_STATUSES,
+    PROCESSING,
+    Attempt,
+    Checkout,
+    CounterChange,
+    LineItem,
+    Payment,
+    Transition,
+    applied,
+)
+
+EXPIRY_INDEX = "EXPIRY"
+DELIVERY_INDEX = "DELIVERY"
+# A condition value meaning "the attribute is not there yet" (``update``'s conditions).
+ABSENT = ("attribute_not_exists",)
+
+
+
+class StaleItem(Exception):
+    """A conditional write lost: ``current`` is the item as it is now (None if unknown).
+
+    For a transaction, ``index`` says which of its items failed its condition.
+    """
+
+    def __init__(self, current: dict[str, Any] | None, index: int = 0) -> None:
+        super().__init__("the item changed underneath the write")
+        self.current = current
+        self.index = index
+
+
+class TransactionConflict(StaleItem):
+    """A transaction was cancelled because another one held one of its items: nothing was written."""
+
+    def __init__(self) -> None:
+        super().__init__(None)
+
+
+class LimitReached(Exception):
+    """A promotion counter's condition failed: the code is used up (or off, or outside its window).
+
+    ``change`` is the counter change that failed and ``current`` its item as it is (None if missing).
+    """
+
+    def __init__(self, change: CounterChange, current: dict[str, Any] | None) -> None:
+        super().__init__(f"promotion code {change.code} cannot be claimed")
+        self.change = change
+        self.current = current
+
+
+class AlreadyExists(Exception):
+    def __init__(self, current: dict[str, Any] | None) -> None:
+        super().__init__("the item already exists")
+        self.current = current
+
+
+def _drop_none(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
+    if isinstance(value, dict):
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_drop_none(v) for v in value]
+    return value
+
+
+def to_attr(value: Any) -> dict[str, Any]:
+    """A Python value as a DynamoDB attribute value (S, N, BOOL, NULL, M, L).
+
+    Our own few lines instead of boto3's TypeSerializer: importing anything from
+    boto3 costs ~120 ms of cold start (it pulls in s3transfer). Floats are refused,
+    as boto3 refuses them: no float ever reaches the table.
+    """
+    value = _drop_none(value)
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, (int, Decimal)):
+        return {"N": str(value)}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, dict):
+        return {"M": {str(k): to_attr(v) for k, v in value.items()}}
+    if isinstance(value, (list, tuple)):
+        return {"L": [to_attr(v) for v in value]}
+    raise TypeError(f"cannot store a {type(value).__name__} in DynamoDB")
+
+
+def from_attr(attr: dict[str, Any]) -> Any:
+    """A DynamoDB attribute value back as Python (numbers as int: we store no fractions)."""
+    (kind, value), = attr.items()
+    if kind == "S":
+        return value
+    if kind == "N":
+        number = Decimal(value)
+        return int(number) if number == number.to_integral_value() else number
+    if kind == "BOOL":
+        return bool(value)
+    if kind == "NULL":
+        return None
+    if kind == "M":
+        return {k: from_attr(v) for k, v in value.items()}
+    if kind == "L":
+        return [from_attr(v) for v in value]
+    raise TypeError(f"unexpected DynamoDB type {kind}")
+
+
+def to_item(obj: dict[str, Any]) -> dict[str, Any]:
+    return {k: to_attr(v) for k, v in _drop_none(obj).items()}
+
+
+def from_item(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: from_attr(v) for k, v in item.items()}
+
+
+# --- checkouts <-> items -----------------------------------------------------------
+
+_CONFLICT_RETRIES = 12
+
+
+def promotion_pk(merchant_id: str, code: str) -> str:
+    return f"PROMO#{merchant_id}#{code}"
+
+
+def checkout_key(checkout_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"CHECKOUT#{checkout_id}"}, "sk": {"S": "CHECKOUT"}}
+
+
+def checkout_to_record(checkout: Checkout) -> dict[str, Any]:
+    record: dict[str, Any] = _drop_none(checkout)
+    record.update(
+        pk=f"CHECKOUT#{checkout.id}",
+        sk="CHECKOUT",
+        type="checkout",
+        gsi1pk=f"MERCHANT#{checkout.merchant_id}",
+        gsi1sk=f"CHECKOUT#{checkout.created_at_s:012d}#{checkout.id}",
+    )
+    if checkout.status not in PAID_STATUSES:
+        # Unpaid checkouts are removed by TTL a while after they expire; paid ones are kept.
+        record["ttl"] = checkout.expires_at_s + settings().unpaid_retention_s
+    if checkout.status in (OPEN, PROCESSING):
+        # The expiry sweep finds payable checkouts by expires_at through gsi2.
+        record["gsi2pk"] = EXPIRY_INDEX
+        record["gsi2sk"] = f"{checkout.expires_at_s:012d}#{checkout.id}"
+    return record
+
+
+def checkout_from_record(record: dict[str, Any]) -> Checkout:
+    fields = {f.name for f in dataclasses.fields(Checkout)}
+    data = {k: v for k, v in record.items() if k in fields}
+    data["line_items"] = [LineItem(**item) for item in data["line_items"]]
+    if data.get("attempt"):
+        data["attempt"] = Attempt(**data["attempt"])
+    if data.get("payment"):
+        data["payment"] = Payment(**data["payment"])
+    return Checkout(**data)
+
+
+class Store:
+    def __init__(self, client: Any, table_name: str) -> None:
+        self.client = client
+        self.table = table_name
+
+    # --- generic helpers --------------------------------------------------------
+
+    def get(self, pk: str, sk: str, consistent: bool = True) -> dict[str, Any] | None:
+        response = self.client.get_item(
+            TableName=self.table,
+            Key={"pk": {"S": pk}, "sk": {"S": sk}},
+            ConsistentRead=consistent,
+        )
+        item = response.get("Item")
+        return from_item(item) if item else None
+
+    def put_new(self, record: dict[str, Any]) -> None:
+        """Put an item that must not exist yet; AlreadyExists carries the one that does."""
+        try:
+            self.client.put_item(
+                TableName=self.table,
+                Item=to_item(record),
+                ConditionExpression="attribute_not_exists(pk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as e:
+            if _code(e) == "ConditionalCheckFailedException":
+                item = e.response.get("Item")
+                raise AlreadyExists(from_item(item) if item else None) from e
+            raise
+
+    def remember(self, record: dict[str, Any]) -> bool:
+        """``put_new`` for adapters (ProviderMemory): False instead of AlreadyExists."""
+        try:
+            self.put_new(record)
+        except AlreadyExists:
+            return False
+        return True
+
+    def update(
+        self,
+        pk: str,
+        sk: str,
+        set_fields: dict[str, Any] | None = None,
+        remove_fields: tuple[str, ...] = (),
+        conditions: dict[str, Any] | None = None,
+        add_fields: dict[str, int] | None = None,
+    ) -> dict[str, Any]:
+        """One conditional UpdateItem; conditions are attribute = value clauses (AND).
+
+        A condition value of ``None`` means "attribute exists", ``ABSENT`` that it
+        does not. Returns the new item; raises StaleItem with the current one when a
+        condition fails.
+        """
+        request = _update_request(set_fields or {}, remove_fields, conditions or {}, add_fields or {})
+        try:
+            response = self.client.update_item(
+                TableName=self.table,
+                Key={"pk": {"S": pk}, "sk": {"S": sk}},
+                ReturnValues="ALL_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                **request,
+            )
+        except ClientError as e:
+            if _code(e) == "ConditionalCheckFailedException":
+                item = e.response.get("Item")
+                raise StaleItem(from_item(item) if item else None) from e
+            raise
+        return from_item(response["Attributes"])
+
+    def update_with(
+        self,
+        pk: str,
+        sk: str,
+        set_fields: dict[str, Any],
+        conditions: dict[str, Any],
+        extra: list[dict[str, Any]],
+        append_fields: dict[str, list[Any]] | None = None,
+    ) -> None:
+        """``update`` (plus ``append_fields``: values appended to list attributes), written in
+        one transaction with ``extra`` items (counters): both or neither. StaleItem as ``update``.
+        """
+        request = _update_request(set_fields, (), conditions, {}, append_fields or {})
+        item = {"Update": {"TableName": self.table, "Key": {"pk": {"S": pk}, "sk": {"S": sk}},
+                           "ReturnValuesOnConditionCheckFailure": "ALL_OLD", **request}}
+        self.transact_retrying([item, *extra])
+
+    def transact_retrying(self, items: list[dict[str, Any]]) -> None:
+        """``transact``, retried with jitter while another transaction holds one of the items
+        (a hot counter shard); a lost condition is not retried."""
+        for attempt in range(_CONFLICT_RETRIES):
+            try:
+                self.transact(items)
+                return
+            except TransactionConflict:
+                if attempt == _CONFLICT_RETRIES - 1:
+                    raise
+                time.sleep(random.uniform(0.01, 0.03 * 2 ** min(attempt, 4)))  # noqa: S311 - jitter
+
+    def counter_items(self, merchant_id: str, moves: Moves) -> list[dict[str, Any]]:
+        """The dashboard counters' Updates for ``moves`` (unconditional ADDs; hour items expire)."""
+        items = []
+        for sk, adds in sorted(moves.adds.items()):
+            names = {f"#c{i}": attr for i, attr in enumerate(adds)}
+            values = {f":c{i}": {"N": str(delta)} for i, delta in enumerate(adds.values())}
+            expression = "ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(adds)))
+            if sk.startswith("HOUR#"):
+                names["#ttl"] = "ttl"
+                values[":ttl"] = {"N": str(int(time.time()) + HOUR_ITEM_TTL_S)}
+                expression = "SET #ttl = :ttl " + expression
+            items.append({"Update": {
+                "TableName": self.table,
+                "Key": {"pk": {"S": f"STATS#{merchant_id}#{moves.shard}"}, "sk": {"S": sk}},
+                "UpdateExpression": expression,
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
+            }})
+        return items
+
+    def put_item(self, record: dict[str, Any]) -> dict[str, Any]:
+        """A Put for a transaction (overwrites: lookups and logs, never state)."""
+        return {"Put": {"TableName": self.table, "Item": to_item(record)}}
+
+    def range_query(
+        self, pk: str, sk_from: str, sk_to: str, limit: int | None = None, newest_first: bool = False, consistent: bool = False
+    ) -> list[dict[str, Any]]:
+        """Items of one partition with ``sk_from <= sk <= sk_to`` (one page of at most ``limit``)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :lo AND :hi",
+            "ExpressionAttributeNames": {"#pk": "pk", "#sk": "sk"},
+            "ExpressionAttributeValues": {":pk": {"S": pk}, ":lo": {"S": sk_from}, ":hi": {"S": sk_to}},
+            "ScanIndexForward": not newest_first,
+            "ConsistentRead": consistent,
+        }
+        if limit is not None:
+            kwargs["Limit"] = limit
+        response = self.client.query(**kwargs)
+        return [from_item(i) for i in response.get("Items", [])]
+
+    def query(self, pk: str, sk_prefix: str, consistent: bool = True) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "#pk = :pk AND begins_with(#sk, :prefix)",
+            "ExpressionAttributeNames": {"#pk": "pk", "#sk": "sk"},
+            "ExpressionAttributeValues": {":pk": {"S": pk}, ":prefix": {"S": sk_prefix}},
+            "ConsistentRead": consistent,
+        }
+        while True:
+            response = self.client.query(**kwargs)
+            items.extend(from_item(i) for i in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return items
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def transact(self, items: list[dict[str, Any]]) -> None:
+        """TransactWriteItems; a lost condition raises StaleItem with the first item's current state."""
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except ClientError as e:
+            if _code(e) != "TransactionCanceledException":
+                raise
+            reasons = e.response.get("CancellationReasons") or []
+            for index, reason in enumerate(reasons):
+                if reason.get("Code") == "ConditionalCheckFailed":
+                    item = reason.get("Item")
+                    raise StaleItem(from_item(item) if item else None, index) from e
+            # TransactionConflict: another writer is on the same item right now.
+            raise TransactionConflict() from e
+
+    # --- checkouts --------------------------------------------------------------
+
+    def get_checkout(self, checkout_id: str) -> Checkout | None:
+        record = self.get(f"CHECKOUT#{checkout_id}", "CHECKOUT")
+        return checkout_from_record(record) if record else None
+
+    def create_checkout(
+        self, checkout: Checkout, idempotency: dict[str, Any] | None = None, extra: list[dict[str, Any]] | None = None
+    ) -> None:
+        """Write a new checkout, with its idempotency record in the same transaction.
+
+        Raises AlreadyExists carrying the live idempotency record when the key was
+        used before (replay or conflict is the caller's decision).
+        """
+        if idempotency is None and not extra:
+            self.put_new(checkout_to_record(checkout))
+            return
+        put_checkout = {
+            "Put": {
+                "TableName": self.table,
+                "Item": to_item(checkout_to_record(checkout)),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+        items = [put_checkout, *(extra or [])]
+        if idempotency is not None:
+            items.insert(0, {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": to_item(idempotency),
+                    # A record past its 24 h window may linger until TTL removes it.
+                    "ConditionExpression": "attribute_not_exists(pk) OR #exp < :now",
+                    "ExpressionAttributeNames": {"#exp": "expires_at_s"},
+                    "ExpressionAttributeValues": {":now": {"N": str(idempotency["created_at_s"])}},
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            })
+        for attempt in range(6):
+            try:
+                self.transact(items)
+                return
+            except TransactionConflict:
+                time.sleep(0.05 * (attempt + 1))
+            except StaleItem as e:
+                if e.current is not None or idempotency is None:
+                    raise AlreadyExists(e.current) from e
+                time.sleep(0.05 * (attempt + 1))
+        existing = self.get(idempotency["pk"], idempotency["sk"]) if idempotency is not None else None
+        raise AlreadyExists(existing)
+
+    def apply(
+        self, checkout: Checkout, plan: Transition, event: dict[str, Any] | None = None, extra: list[dict[str, Any]] | None = None
+    ) -> Checkout:
+        """Apply a planned transition as one conditional write (with its event, its
+        promotion-code counters and ``extra`` unconditional items such as the dashboard's
+        counters, atomically: one TransactWriteItems).
+
+        Raises StaleItem when the checkout is no longer at (from_status, from_version),
+        LimitReached when a promotion counter's condition failed (nothing was written).
+        """
+        set_fields = dict(plan.set_fields)
+        set_fields["status"] = plan.to_status
+        set_fields["version"] = plan.from_version + 1
+        remove = tuple(plan.remove_fields)
+        if plan.to_status in PAID_STATUSES:
+            remove += ("ttl",)
+        if plan.to_status not in (OPEN, PROCESSING):
+            remove += ("gsi2pk", "gsi2sk")
+        conditions = {"status": plan.from_status, "version": plan.from_version}
+        request = _update_request(set_fields, remove, conditions, {})
+        if event is None and not plan.counters and not extra:
+            record = self.update(f"CHECKOUT#{checkout.id}", "CHECKOUT", set_fields, remove, conditions)
+            return checkout_from_record(record)
+        counters = [self._counter_update(checkout.merchant_id, change) for change in plan.counters]
+        first_counter = 1 if event is None else 2
+        for attempt in range(_CONFLICT_RETRIES):
+            try:
+                self._transact_transition(checkout, request, event, counters + list(extra or []))
+                break
+            except TransactionConflict as e:
+                # Many shoppers on one code: its item is in another transaction right now.
+                # (Without counters the caller re-reads the checkout and plans again.)
+                if not (counters or extra) or attempt == _CONFLICT_RETRIES - 1:
+                    raise StaleItem(None) from e
+                time.sleep(random.uniform(0.01, 0.03 * 2 ** min(attempt, 4)))  # noqa: S311 - jitter
+            except StaleItem as e:
+                if e.index >= first_counter:
+                    raise LimitReached(plan.counters[e.index - first_counter], e.current) from e
+                # Only the checkout's own state is useful to the caller; an event that
+                # already exists means the change it belongs to was made already.
+                raise StaleItem(e.current if e.index == 0 else None) from e
+        # A transaction returns no attributes: the new state is the plan applied locally.
+        return applied(checkout, plan)
+
+    def _transact_transition(
+        self, checkout: Checkout, request: dict[str, Any], event: dict[str, Any] | None, counters: list[dict[str, Any]]
+    ) -> None:
+        items: list[dict[str, Any]] = [{
+            "Update": {
+                "TableName": self.table,
+                "Key": checkout_key(checkout.id),
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                **request,
+            }
+        }]
+        if event is not None:
+            items.append({
+                "Put": {
+                    "TableName": self.table,
+                    "Item": to_item(event),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            })
+        self.transact(items + counters)
+
+    def _counter_update(self, merchant_id: str, change: CounterChange) -> dict[str, Any]:
+        """One promotion counter's Update, under the named clauses its condition asks for."""
+        adds = [f"#{attr} :{attr}" for attr, delta in (("claimed", change.claimed), ("redeemed", change.redeemed)) if delta]
+        clauses: dict[str, str] = {}
+        if change.condition in (COUNT_WITHIN_LIMIT, COUNT_RESERVABLE):
+            if change.customer is None:
+                clauses["code_exists"] = "attribute_exists(#claimed)"
+                clauses["within_limit"] = "(attribute_not_exists(#usage_limit) OR #claimed < #usage_limit)"
+            else:
+                clauses["customer_within_limit"] = "(attribute_not_exists(#claimed) OR #claimed < :customer_limit)"
+        if change.condition == COUNT_RESERVABLE:
+            clauses["active"] = "#active = :true"
+            clauses["started"] = "(attribute_not_exists(#valid_from_s) OR #valid_from_s <= :now)"
+            clauses["not_ended"] = "(attribute_not_exists(#valid_until_s) OR #valid_until_s > :now)"
+        expressions = " ".join(adds + list(clauses.values()))
+        names = {f"#{n}": n for n in ("claimed", "redeemed", "usage_limit", "active", "valid_from_s", "valid_until_s")}
+        values = {":claimed": {"N": str(change.claimed)}, ":redeemed": {"N": str(change.redeemed)},
+                  ":customer_limit": {"N": str(change.customer_limit or 0)}, ":true": {"BOOL": True},
+                  ":now": {"N": str(change.at_s)}}
+        update: dict[str, Any] = {
+            "TableName": self.table,
+            "Key": {"pk": {"S": promotion_pk(merchant_id, change.code)},
+                    "sk": {"S": "PROMO" if change.customer is None else f"CUSTOMER#{change.customer}"}},
+            "UpdateExpression": "ADD " + ", ".join(adds),
+            "ExpressionAttributeNames": {k: v for k, v in names.items() if re.search(rf"{k}\b", expressions)},
+            "ExpressionAttributeValues": {k: v for k, v in values.items() if re.search(rf"{k}\b", expressions)},
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        if clauses:
+            update["ConditionExpression"] = " AND ".join(clauses.values())
+        return {"Update": update}
+
+    def merchant_index(
+        self, merchant_id: str, prefix: str, limit: int, after_key: dict[str, str] | None = None, newest_first: bool = False
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """A merchant's items of one kind (gsi1 sort-key ``prefix``) and whether more follow.
+
+        Eventually consistent: a listing, not a decision. ``after_key`` is the previous
+        page's last item's pk, sk, gsi1pk and gsi1sk.
+        """
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "#g = :g AND begins_with(#s, :prefix)",
+            "ExpressionAttributeNames": {"#g": "gsi1pk", "#s": "gsi1sk"},
+            "ExpressionAttributeValues": {":g": {"S": f"MERCHANT#{merchant_id}"}, ":prefix": {"S": prefix}},
+            "ScanIndexForward": not newest_first,
+            "Limit": limit,
+        }
+        if after_key is not None:
+            kwargs["ExclusiveStartKey"] = {k: {"S": v} for k, v in after_key.items()}
+        response = self.client.query(**kwargs)
+        return [from_item(i) for i in response.get("Items", [])], "LastEvaluatedKey" in response
+
+    def list_checkouts(self, merchant_id: str, limit: int, after: Checkout | None) -> tuple[list[Checkout], bool]:
+        """Newest first, from the merchant index."""
+        after_key = None
+        if after is not None:
+            record = checkout_to_record(after)
+            after_key = {k: record[k] for k in ("pk", "sk", "gsi1pk", "gsi1sk")}
+        records, more = self.merchant_index(merchant_id, "CHECKOUT#", limit, after_key, newest_first=True)
+        return [checkout_from_record(r) for r in records], more
+
+    def merchant_checkouts_between(
+        self, merchant_id: str, from_s: int, to_s: int, limit: int, after: Checkout | None
+    ) -> tuple[list[Checkout], bool]:
+        """A merchant's checkouts created in [from_s, to_s], newest first, from the merchant index."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "#g = :g AND #s BETWEEN :lo AND :hi",
+            "ExpressionAttributeNames": {"#g": "gsi1pk", "#s": "gsi1sk"},
+            "ExpressionAttributeValues": {":g": {"S": f"MERCHANT#{merchant_id}"},
+                                          ":lo": {"S": f"CHECKOUT#{from_s:012d}"}, ":hi": {"S": f"CHECKOUT#{to_s:012d}#~"}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if after is not None:
+            record = checkout_to_record(after)
+            kwargs["ExclusiveStartKey"] = {k: {"S": record[k]} for k in ("pk", "sk", "gsi1pk", "gsi1sk")}
+        response = self.client.query(**kwargs)
+        return [checkout_from_record(from_item(i)) for i in response.get("Items", [])], "LastEvaluatedKey" in response
+
+    def due(self, index_pk: str, now_s: int, limit: int) -> list[dict[str, Any]]:
+        """Keys of items on the gsi2 schedule ``index_pk`` that are due by now, oldest first.
+
+        The index is eventually consistent: callers re-read each item from the table
+        before acting on it.
+        """
+        response = self.client.query(
+            TableName=self.table,
+            IndexName="gsi2",
+            KeyConditionExpression="#p = :p AND #s <= :upto",
+            ExpressionAttributeNames={"#p": "gsi2pk", "#s": "gsi2sk"},
+            ExpressionAttributeValues={":p": {"S": index_pk}, ":upto": {"S": f"{now_s:012d}#~"}},
+            ProjectionExpression="pk, sk",
+            Limit=limit,
+        )
+        return [from_item(i) for i in response.get("Items", [])]
+
+    def find_by_gsi1(self, gsi1pk: str) -> dict[str, Any] | None:
+        """Locate an item by its gsi1 key, then read it from the table itself."""
+        response = self.client.query(
+            TableName=self.table,
+            IndexName="gsi1",
+            KeyConditionExpression="#g = :g",
+            ExpressionAttributeNames={"#g": "gsi1pk"},
+            ExpressionAttributeValues={":g": {"S": gsi1pk}},
+            ProjectionExpression="pk, sk",
+            Limit=1,
+        )
+        items = response.get("Items", [])
+        if not items:
+            return None
+        return self.get(items[0]["pk"]["S"], items[0]["sk"]["S"])
+
+    # --- table ------------------------------------------------------------------
+
+    def create_table(self, point_in_time_recovery: bool) -> bool:
+        """Create the table, its indexes and TTL if missing. Returns True if it was created."""
+        created = False
+        try:
+            self.client.create_table(
+                TableName=self.table,
+                BillingMode="PAY_PER_REQUEST",
+                AttributeDefinitions=[
+                    {"AttributeName": name, "AttributeType": "S"}
+                    for name in ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk")
+                ],
+                KeySchema=[
+                    {"AttributeName": "pk", "KeyType": "HASH"},
+                    {"AttributeName": "sk", "KeyType": "RANGE"},
+                ],
+                GlobalSecondaryIndexes=[
+                    {
+                        "IndexName": index,
+                        "KeySchema": [
+                            {"AttributeName": f"{index}pk", "KeyType": "HASH"},
+                            {"AttributeName": f"{index}sk", "KeyType": "RANGE"},
+                        ],
+                        "Projection": {"ProjectionType": "ALL"},
+                    }
+                    for index in ("gsi1", "gsi2")
+                ],
+            )
+            created = True
+        except ClientError as e:
+            if _code(e) != "ResourceInUseException":
+                raise
+        self.client.get_waiter("table_exists").wait(
+            TableName=self.table, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
+        )
+        ttl = self.client.describe_time_to_live(TableName=self.table)["TimeToLiveDescription"]
+        if ttl.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
+            self.client.update_time_to_live(
+                TableName=self.table,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": "ttl"},
+            )
+        if point_in_time_recovery:
+            self.client.update_continuous_backups(
+                TableName=self.table,
+                PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+            )
+        return created
+
+    def ping(self) -> None:
+        self.client.get_item(
+            TableName=self.table, Key={"pk": {"S": "HEALTH"}, "sk": {"S": "HEALTH"}}
+        )
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _update_request(
+    set_fields: dict[str, Any],
+    remove_fields: tuple[str, ...],
+    conditions: dict[str, Any],
+    add_fields: dict[str, int],
+    append_fields: dict[str, list[Any]] | None = None,
+) -> dict[str, Any]:
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+
+    def name(attr: str) -> str:
+        # "attempt.id" is a path into a map: alias each segment.
+        aliases = []
+        for segment in attr.split("."):
+            alias = f"#n{len(names)}"
+            names[alias] = segment
+            aliases.append(alias)
+        return ".".join(aliases)
+
+    def value(v: Any) -> str:
+        alias = f":v{len(values)}"
+        values[alias] = to_attr(v)
+        return alias
+
+    sets = [f"{name(k)} = {value(v)}" for k, v in set_fields.items() if v is not None]
+    for k, v in (append_fields or {}).items():
+        alias = name(k)
+        sets.append(f"{alias} = list_append(if_not_exists({alias}, {value([])}), {value(v)})")
+    removes = [name(k) for k, v in set_fields.items() if v is None] + [name(k) for k in remove_fields]
+    adds = [f"{name(k)} {value(v)}" for k, v in add_fields.items()]
+    expression = " ".join(
+        part
+        for part in (
+            "SET " + ", ".join(sets) if sets else "",
+            "REMOVE " + ", ".join(removes) if removes else "",
+            "ADD " + ", ".join(adds) if adds else "",
+        )
+        if part
+    )
+    clauses = [
+        f"attribute_exists({name(k)})" if v is None
+        else f"attribute_not_exists({name(k)})" if v is ABSENT
+        else f"{name(k)} = {value(v)}"
+        for k, v in conditions.items()
+    ]
+    request: dict[str, Any] = {
+        "UpdateExpression": expression,
+        "ExpressionAttributeNames": names,
+    }
+    if values:
+        request["ExpressionAttributeValues"] = values
+    if clauses:
+        request["ConditionExpression"] = " AND ".join(clauses)
+    return request
+
+
+@lru_cache(maxsize=1)
+def dynamodb_client() -> Any:
+    """One client per container. The endpoint comes from AWS_ENDPOINT_URL_DYNAMODB (boto3's own).
+
+    Made with botocore directly: the same client boto3 would give, without importing boto3.
+    """
+    import botocore.session
+
+    return botocore.session.get_session().create_client(
+        "dynamodb",
+        config=Config(
+            connect_timeout=2,
+            read_timeout=5,
+            retries={"mode": "standard", "max_attempts": 4},
+            max_pool_connections=32,
+        ),
+    )
+
+
+_store: Store | None = None
+
+
+def get_store() -> Store:
+    """The shared Store, built once per Lambda container; tests swap it with set_store."""
+    global _store
+    if _store is None:
+        _store = Store(dynamodb_client(), settings().table_name)
+    return _store
+
+
+def set_store(store: Store | None) -> None:
+    global _store
+    _store = store

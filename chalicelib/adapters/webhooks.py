@@ -1,0 +1,121 @@
+"""Merchant webhooks: Standard Webhooks signing, event records, and delivery.
+
+Signing is a pure function of (secret, id, timestamp, body), like stripe-python's
+``WebhookSignature``; merchants verify with the ``standardwebhooks`` library.
+Every event is a table item written in the same transaction as the state change
+that caused it (``store.apply``), so an event exists exactly when its change
+does. Delivery records each attempt on that item; the retry schedule reads the
+``gsi2`` index of deliveries that are due.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+from typing import Any
+
+from chalicelib.domain import clock
+from chalicelib.domain.ids import new_id
+
+log = logging.getLogger(__name__)
+
+# First attempt at once; then, after each failure, these delays (Standard Webhooks'
+# schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h — over 27 h in all), each
+# stretched by up to 10 % of jitter so failed endpoints are not hit in lockstep.
+RETRY_DELAYS_S = (5, 300, 1800, 7200, 18000, 36000, 36000)
+JITTER = 0.1
+FIRST_ATTEMPT_TIMEOUT_S = (2.0, 3.0)   # (connect, read): answer the provider quickly
+RETRY_TIMEOUT_S = (3.0, 10.0)
+
+PENDING = "pending"
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+
+
+def sign(secret: str, msg_id: str, timestamp_s: int, body: bytes) -> str:
+    """The ``webhook-signature`` header value: ``v1,<base64 HMAC-SHA256>``."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    signed = f"{msg_id}.{timestamp_s}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+
+
+def headers_for(secret: str, msg_id: str, timestamp_s: int, body: bytes) -> dict[str, str]:
+    return {
+        "content-type": "application/json",
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp_s),
+        "webhook-signature": sign(secret, msg_id, timestamp_s, body),
+        "user-agent": "hosted-checkout-webhooks/1",
+    }
+
+
+def new_event_record(
+    checkout_id: str, merchant_id: str, event_type: str, event_key: str, data: dict[str, Any], now_s: int
+) -> dict[str, Any]:
+    event_id = new_id("evt")
+    body = json.dumps(
+        {"type": event_type, "timestamp": clock.iso(now_s), "data": data},
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return {
+        "pk": f"CHECKOUT#{checkout_id}",
+        "sk": f"EVENT#{event_key}",
+        "type": "event",
+        "id": event_id,
+        "event_type": event_type,
+        "checkout_id": checkout_id,
+        "merchant_id": merchant_id,
+        "created_at_s": now_s,
+        "payload": body,
+        "delivery_status": PENDING,
+        "attempts": 0,
+        "next_attempt_at_s": now_s,
+        "gsi1pk": f"EVENT#{event_id}",
+        "gsi1sk": "EVENT",
+        "gsi2pk": "DELIVERY",
+        "gsi2sk": f"{now_s:012d}#{event_id}",
+    }
+
+
+def next_state(attempts_done: int, ok: bool, now_s: int, jitter: float = 0.0) -> dict[str, Any]:
+    """After an attempt: succeeded, or the next retry time, or failed when the schedule is spent.
+
+    ``jitter`` in [0, 1) stretches the delay by up to JITTER of itself (never shortens it).
+    """
+    if ok:
+        return {"delivery_status": SUCCEEDED, "next_attempt_at_s": None, "gsi2pk": None, "gsi2sk": None}
+    if attempts_done > len(RETRY_DELAYS_S):
+        return {"delivery_status": FAILED, "next_attempt_at_s": None, "gsi2pk": None, "gsi2sk": None}
+    delay = RETRY_DELAYS_S[attempts_done - 1]
+    return {"delivery_status": PENDING, "next_attempt_at_s": now_s + delay + int(delay * JITTER * jitter), "gsi2pk": "DELIVERY"}
+
+
+def send(url: str, secret: str, event: dict[str, Any], timeout: tuple[float, float]) -> int | None:
+    """POST one delivery; returns the HTTP status, or None when there was no answer."""
+    import requests
+
+    from chalicelib.adapters.netguard import BlockedDestination, check_url
+    from chalicelib.config import settings
+
+    try:
+        check_url(url, allow_loopback_http=settings().allow_insecure_webhooks)
+    except BlockedDestination as e:
+        log.warning("webhook delivery %s not sent: %s", event["id"], e)
+        return None
+    now = clock.now_s()
+    body = event["payload"].encode()
+    try:
+        response = requests.post(
+            url,
+            data=body,
+            headers=headers_for(secret, event["id"], now, body),
+            timeout=timeout,
+            allow_redirects=False,
+        )
+    except requests.RequestException as e:
+        log.warning("webhook delivery %s to merchant %s got no answer: %s", event["id"], event["merchant_id"], type(e).__name__)
+        return None
+    return response.status_code

@@ -1,0 +1,24 @@
+"""Provider notifications (``/webhooks/{provider}/{merchant_id}``): a hint to read the provider, never trusted alone."""
+from __future__ import annotations
+
+from typing import Any
+
+from chalice.app import Blueprint
+
+from chalicelib.adapters.store import get_store
+from chalicelib.entrypoints.current import FORM, CurrentRequest
+from chalicelib.usecases import payments
+from chalicelib.web import views
+
+bp = Blueprint(__name__)
+api_view, _page_view = views.make_views(bp)
+current = CurrentRequest(bp)
+
+
+@bp.route("/webhooks/{provider}/{merchant_id}", methods=["POST"], content_types=["application/json", *FORM, "text/plain"])
+@api_view
+def provider_webhook(provider: str, merchant_id: str) -> Any:
+    request = bp.current_request
+    body = request.raw_body or b""
+    raw = body.encode() if isinstance(body, str) else body
+    return payments.handle_notification(get_store(), provider, merchant_id, request.headers, raw, current.base())

@@ -1,0 +1,369 @@
+"""Paying a checkout: submit, confirm with the provider, and provider notifications.
+
+The provider's word is never taken from a browser or a notification alone:
+every path that could complete a checkout ends in ``settle``, which starts from
+an authenticated read of the provider session and completes the checkout only
+when the read says paid with exactly our amount and currency.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Mapping
+
+from chalicelib import logs
+from chalicelib.adapters import providers
+from chalicelib.adapters.providers import base as pb
+from chalicelib.adapters.store import LimitReached, StaleItem, Store
+from chalicelib.domain import clock, discounts, ids, model, shopper_form
+from chalicelib.domain.errors import FormInvalid, NotFound, NotificationRejected, ProviderFailed, ServiceUnavailable, StateConflict
+from chalicelib.domain.model import Attempt, Checkout, Payment
+from chalicelib.usecases.events import transition
+from chalicelib.usecases.merchants import Merchant
+from chalicelib.usecases.merchants import get as get_merchant
+
+log = logging.getLogger(__name__)
+
+# An attempt with no provider page after this long lost its Lambda mid-create;
+# the next submit may start over (the provider create is idempotent per attempt).
+STALE_ATTEMPT_S = 60
+_RACE_RETRIES = 8
+
+
+def load(store: Store, checkout_id: str) -> Checkout:
+    if not ids.looks_like("chk", checkout_id):
+        raise NotFound("No such checkout.")
+    checkout = store.get_checkout(checkout_id)
+    if checkout is None:
+        raise NotFound("No such checkout.")
+    return checkout
+
+
+def load_with_merchant(store: Store, checkout_id: str) -> tuple[Checkout, Merchant]:
+    checkout = load(store, checkout_id)
+    logs.note(merchant_id=checkout.merchant_id, provider=checkout.provider)
+    merchant = get_merchant(store, checkout.merchant_id)
+    if merchant is None:
+        raise NotFound("No such checkout.")
+    return checkout, merchant
+
+
+def return_url(base: str, checkout_id: str) -> str:
+    return f"{base}/c/{checkout_id}/return"
+
+
+def cancel_url(base: str, checkout_id: str) -> str:
+    return f"{base}/c/{checkout_id}/cancel"
+
+
+def notify_url(base: str, provider: str, merchant_id: str) -> str:
+    return f"{base}/webhooks/{provider}/{merchant_id}"
+
+
+def _reload(store: Store, checkout: Checkout, error: StaleItem) -> Checkout:
+    if error.current is not None:
+        from chalicelib.adapters.store import checkout_from_record
+
+        return checkout_from_record(error.current)
+    time.sleep(0.02)
+    return load(store, checkout.id)
+
+
+# --- submit -------------------------------------------------------------------------
+
+def submit(store: Store, checkout: Checkout, merchant: Merchant, form: Mapping[str, object], base: str) -> str:
+    """Validate the form, lock the checkout, create the provider session; the URL to send the shopper to.
+
+    A second submit (double click, two tabs) is sent to the first one's provider page.
+    """
+    values = shopper_form.values_from(form)
+    for _ in range(_RACE_RETRIES):
+        now = clock.now_s()
+        view = checkout.view_status(now)
+        if view == model.PROCESSING and checkout.attempt is not None:
+            if checkout.attempt.redirect_url:
+                return checkout.attempt.redirect_url
+            if now - checkout.attempt.created_at_s < STALE_ATTEMPT_S:
+                return _wait_for_redirect(store, checkout)
+            plan = model.plan_release(checkout, checkout.attempt.id, False, "attempt_abandoned", now)
+            if plan is not None:
+                try:
+                    checkout = transition(store, merchant, checkout, plan, base)
+                except StaleItem as e:
+                    checkout = _reload(store, checkout, e)
+                continue
+        if view != model.OPEN:
+            raise StateConflict(f"This checkout is {view}.")
+        errors = shopper_form.validate(values, checkout)
+        if errors:
+            raise FormInvalid(errors)
+        method = shopper_form.chosen_method(values, checkout)
+        attempt = Attempt(id=ids.new_id("att"), provider=checkout.provider, method=method, created_at_s=now)
+        plan = model.plan_lock(checkout, attempt, shopper_form.shopper_details(values, checkout), now)
+        try:
+            checkout = transition(store, merchant, checkout, plan, base)
+        except LimitReached as e:
+            # The promotion code ran out (or ended) since the page: refused, the checkout stays open.
+            from chalicelib.usecases.promotions import refusal
+
+            raise refusal(e, now) from e
+        except StaleItem as e:
+            checkout = _reload(store, checkout, e)
+            continue
+        return _create_session(store, checkout, merchant, attempt, values, base)
+    raise StateConflict("This checkout is busy; please try again.")
+
+
+def _wait_for_redirect(store: Store, checkout: Checkout) -> str:
+    """Another request holds the attempt and is creating the session: wait for its page."""
+    deadline = time.monotonic() + 12
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        current = load(store, checkout.id)
+        if current.attempt is None or current.status != model.PROCESSING:
+            raise StateConflict("The payment attempt ended; please try again.")
+        if current.attempt.redirect_url:
+            return current.attempt.redirect_url
+    raise StateConflict("The payment is still being prepared; please reload the page.")
+
+
+def _candidates(checkout: Checkout, merchant: Merchant, method: str) -> list[str]:
+    names = [checkout.provider]
+    fallback = merchant.fallback_provider
+    if fallback and providers.is_enabled(fallback):
+        cls = providers.adapter_class(fallback)
+        if checkout.currency in cls.currencies and method in cls.methods:
+            names.append(fallback)
+    return names
+
+
+def _create_session(
+    store: Store, checkout: Checkout, merchant: Merchant, attempt: Attempt, values: Mapping[str, str], base: str
+) -> str:
+    error: pb.ProviderError | None = None
+    for name in _candidates(checkout, merchant, attempt.method):
+        adapter = providers.build(name, merchant.id, merchant.credentials(), base, store)
+        request = pb.SessionRequest(
+            checkout=checkout,
+            line_items=discounts.charge_lines(checkout.line_items, checkout.promotion, checkout.amount_discount),
+            amount_total=checkout.amount_total,
+            attempt_id=attempt.id,
+            method=attempt.method,
+            shopper=checkout.shopper or {},
+            return_url=return_url(base, checkout.id),
+            cancel_url=cancel_url(base, checkout.id),
+            notify_url=notify_url(base, name, merchant.id),
+            bank=values.get("bank") or None,
+        )
+        try:
+            session = adapter.create_session(request)
+        except pb.ProviderError as e:
+            log.warning("provider %s create failed for %s: %s", name, checkout.id, type(e).__name__)
+            error = e
+            if not e.fallback_ok:
+                break
+            continue
+        logs.note(provider=name, outcome="sent_to_provider")
+        try:
+            store.update(
+                f"CHECKOUT#{checkout.id}",
+                "CHECKOUT",
+                {
+                    "attempt.provider_session_id": session.session_id,
+                    "attempt.redirect_url": session.redirect_url,
+                    "attempt.provider": name,
+                    "provider": name,
+                },
+                conditions={"attempt.id": attempt.id},
+            )
+        except StaleItem as e:
+            # The attempt was released meanwhile (it looked abandoned): its session is an
+            # orphan the shopper never saw, and the checkout's current state decides.
+            raise StateConflict("The payment attempt ended; please try again.") from e
+        return session.redirect_url
+    # Nothing was created anywhere: the checkout is open again for another try.
+    plan = model.plan_release(checkout, attempt.id, False, "provider_error", clock.now_s())
+    if plan is not None:
+        try:
+            transition(store, merchant, checkout, plan, base)
+        except StaleItem:
+            pass
+    raise ProviderFailed("The payment provider did not respond. Nothing was charged. Please try again.") from error
+
+
+# --- confirm ----------------------------------------------------------------------
+
+def confirm(store: Store, checkout: Checkout, merchant: Merchant, base: str) -> Checkout:
+    """Ask the provider about the current attempt and settle what it says (return route)."""
+    attempt = checkout.attempt
+    if checkout.status in model.PAID_STATUSES or attempt is None:
+        return checkout
+    if not attempt.provider_session_id:
+        return _release_abandoned(store, checkout, merchant, base)
+    adapter = providers.build(attempt.provider, merchant.id, merchant.credentials(), base, store)
+    payment = adapter.read_session(attempt.provider_session_id)
+    return settle(store, checkout, merchant, attempt.provider, payment, base)
+
+
+def _release_abandoned(store: Store, checkout: Checkout, merchant: Merchant, base: str) -> Checkout:
+    """Open the checkout again when its attempt lost its Lambda between the provider's create and our write.
+
+    Such an attempt has no provider page, so the page can only say "confirming" and
+    offer the return route; without this the shopper could not try again until the
+    checkout expired. A payment on that lost session still completes the checkout
+    through its notification.
+    """
+    attempt, now = checkout.attempt, clock.now_s()
+    if attempt is None or attempt.redirect_url or now - attempt.created_at_s < STALE_ATTEMPT_S:
+        return checkout
+    plan = model.plan_release(checkout, attempt.id, False, "attempt_abandoned", now)
+    if plan is None:
+        return checkout
+    try:
+        return transition(store, merchant, checkout, plan, base)
+    except StaleItem as e:
+        return _reload(store, checkout, e)
+
+
+def abandon(store: Store, checkout: Checkout, merchant: Merchant, base: str) -> Checkout:
+    """The shopper came back through the cancel URL: open again, unless the provider says paid."""
+    checkout = confirm(store, checkout, merchant, base)
+    for _ in range(_RACE_RETRIES):
+        if checkout.status != model.PROCESSING or checkout.attempt is None:
+            return checkout
+        plan = model.plan_release(checkout, checkout.attempt.id, False, "cancelled_at_provider", clock.now_s())
+        if plan is None:
+            return checkout
+        try:
+            return transition(store, merchant, checkout, plan, base)
+        except StaleItem as e:
+            checkout = _reload(store, checkout, e)
+    return checkout
+
+
+def settle(
+    store: Store, checkout: Checkout, merchant: Merchant, provider: str, payment: pb.ProviderPayment, base: str
+) -> Checkout:
+    """Apply an authenticated provider read to the checkout. Safe to call any number of times."""
+    if payment.checkout_id is not None and payment.checkout_id != checkout.id:
+        log.error("provider %s session %s belongs to %s, not %s", provider, payment.session_id, payment.checkout_id, checkout.id)
+        return checkout
+    over_limit = False
+    for _ in range(_RACE_RETRIES):
+        now = clock.now_s()
+        plan = None
+        current_attempt = checkout.attempt is not None and checkout.attempt.provider_session_id == payment.session_id
+        if payment.status == pb.PAID:
+            if checkout.payment is not None and checkout.payment.provider_session_id != payment.session_id:
+                log.error("second paid session %s on completed checkout %s: refund it at %s",
+                          payment.session_id, checkout.id, provider)
+            if payment.amount != checkout.amount_total or payment.currency != checkout.currency:
+                return _flag_mismatch(store, checkout, provider, payment)
+            plan = model.plan_complete(checkout, Payment(
+                provider_session_id=payment.session_id,
+                method=payment.method or (checkout.attempt.method if checkout.attempt else "card"),
+                amount=payment.amount,
+                currency=payment.currency,
+                paid_at_s=payment.paid_at_s or now,
+                provider_reference=payment.provider_reference,
+            ), now, over_limit=over_limit)
+        elif payment.status == pb.PENDING and current_attempt and checkout.attempt is not None:
+            if checkout.attempt.pending != payment.pending:
+                try:
+                    store.update(
+                        f"CHECKOUT#{checkout.id}", "CHECKOUT",
+                        {"attempt.pending": payment.pending or {}},
+                        conditions={"attempt.id": checkout.attempt.id},
+                    )
+                except StaleItem:
+                    pass  # the attempt moved on meanwhile; its new state is what the reload shows
+                return load(store, checkout.id)
+            return checkout
+        elif payment.status in (pb.FAILED, pb.EXPIRED, pb.CANCELLED) and current_attempt and checkout.attempt is not None:
+            plan = model.plan_release(
+                checkout, checkout.attempt.id, payment.status == pb.FAILED, f"payment_{payment.status}", now
+            )
+        if plan is None:
+            return checkout
+        try:
+            return transition(store, merchant, checkout, plan, base)
+        except LimitReached:
+            # Paid after its reservation was given back, and the code ran out meanwhile:
+            # money moved, so it completes all the same, uncounted and flagged.
+            log.error("checkout %s paid with promotion code beyond its limit", checkout.id)
+            over_limit = True
+        except StaleItem as e:
+            checkout = _reload(store, checkout, e)
+    # Acknowledging what we could not write would stop the provider from sending it again.
+    raise ServiceUnavailable("the checkout kept changing while this payment was applied; retry")
+
+
+def _flag_mismatch(store: Store, checkout: Checkout, provider: str, payment: pb.ProviderPayment) -> Checkout:
+    mismatch = {
+        "provider": provider,
+        "provider_session_id": payment.session_id,
+        "expected_amount": checkout.amount_total,
+        "expected_currency": checkout.currency,
+        "amount": payment.amount,
+        "currency": payment.currency,
+    }
+    log.error("amount mismatch on %s: %s", checkout.id, mismatch)
+    if checkout.amount_mismatch != mismatch:
+        store.update(f"CHECKOUT#{checkout.id}", "CHECKOUT", {"amount_mismatch": mismatch})
+        checkout.amount_mismatch = mismatch
+    return checkout
+
+
+# --- notifications -----------------------------------------------------------------
+
+def verify_notification(adapter: pb.Provider, headers: Mapping[str, str], body: bytes, now_s: int) -> pb.Notification:
+    """The adapter's verification, where anything it trips over in hostile input is a refusal.
+
+    Headers and body are the sender's to choose (a non-ASCII signature, a timestamp
+    of superscript digits): an adapter that fails to read them has not verified
+    them, and the answer is 400, never a 500 inviting the same request again.
+    """
+    try:
+        return adapter.verify_notification(headers, body, now_s)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as e:
+        log.warning("%s could not read a notification: %s", adapter.name, type(e).__name__)
+        raise NotificationRejected("the notification could not be verified") from e
+
+
+def handle_notification(
+    store: Store, provider: str, merchant_id: str, headers: Mapping[str, str], body: bytes, base: str
+) -> dict[str, object]:
+    """A provider says something happened: verify it, read the session, settle."""
+    if provider not in providers.PROVIDER_NAMES or not providers.is_enabled(provider):
+        raise NotFound("No such notification endpoint.")
+    merchant = get_merchant(store, merchant_id)
+    if merchant is None or provider not in (merchant.provider, merchant.fallback_provider):
+        raise NotFound("No such notification endpoint.")
+    adapter = providers.build(provider, merchant.id, merchant.credentials(), base, store)
+    note = verify_notification(adapter, headers, body, clock.now_s())
+    session_id = note.session_id
+    if not session_id and note.checkout_id and ids.looks_like("chk", note.checkout_id):
+        # Some providers name only our reference: the session is the one we recorded.
+        known = store.get_checkout(note.checkout_id)
+        if known is not None and known.merchant_id == merchant.id and known.attempt is not None:
+            session_id = known.attempt.provider_session_id
+    if not session_id:
+        raise NotificationRejected("the notification names no session we know")
+    try:
+        payment = adapter.read_session(session_id)
+    except pb.ProviderRejected:
+        # The provider itself says there is no such session: retrying will not change that.
+        log.warning("%s notification for session %s that the provider does not know", provider, session_id)
+        return {"received": True, "ignored": True}
+    except pb.ProviderError as e:
+        raise ServiceUnavailable(f"{provider} could not be asked about the session; retry later") from e
+    checkout_id = payment.checkout_id or note.checkout_id
+    if note.checkout_id and payment.checkout_id and note.checkout_id != payment.checkout_id:
+        raise NotificationRejected("the notification and the provider disagree about the checkout")
+    checkout = store.get_checkout(checkout_id) if checkout_id and ids.looks_like("chk", checkout_id) else None
+    if checkout is None or checkout.merchant_id != merchant.id:
+        log.warning("verified %s notification for unknown checkout %s", provider, checkout_id)
+        return {"received": True, "ignored": True}
+    checkout = settle(store, checkout, merchant, provider, payment, base)
+    logs.note(checkout_id=checkout.id, outcome=f"payment_{payment.status}")
+    return {"received": True, "status": checkout.view_status()}

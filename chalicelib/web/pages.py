@@ -1,0 +1,305 @@
+"""The shopper's pages: the checkout form, its submit, the provider's return and cancel,
+the state pages (paid, expired, cancelled, waiting for a deposit) and the status the
+waiting page polls.
+
+Each function takes what the route parsed and returns an ``Html`` page, a
+``Redirect`` or a JSON-able dict; ``chalicelib.web.views`` makes the response.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+from chalicelib.adapters import providers
+from chalicelib.adapters.providers import base as pb
+from chalicelib.adapters.store import Store
+from chalicelib.domain import discounts, model, money, shopper_form
+from chalicelib.domain.errors import Forbidden, FormInvalid, ProviderFailed, StateConflict
+from chalicelib.domain.model import Checkout
+from chalicelib.domain.validation import is_valid_email
+from chalicelib.usecases import dashboard_stats, payments, promotions
+from chalicelib.usecases.merchants import DEFAULT_BUTTON_RADIUS, MAX_BUTTON_RADIUS, Merchant
+from chalicelib.web import csrf, i18n
+from chalicelib.web.render import Html, render
+from chalicelib.web.views import Redirect, origin_of
+
+NOTICES = ("cancelled", "failed", "busy")
+DEFAULT_COLOR = "#1A56DB"
+_COLOR_RE = re.compile(r"#[0-9A-Fa-f]{6}")
+KST = timezone(timedelta(hours=9), "KST")
+# Where the waiting page's script starts polling the status, and how often at most.
+POLL_MS = 3000
+# The words the page's script needs for client-side checks; the server has the rest.
+CLIENT_MESSAGES = ("required", "invalid_email", "invalid_postal_code", "choose_method", "must_agree",
+                   "errors_title", "error_count", "error_count_one")
+
+
+def _relative_luminance(color: str) -> float:
+    channels = [int(color[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast_ratio(a: str, b: str) -> float:
+    """WCAG 2.1 contrast ratio of two #RRGGBB colours (1.0 to 21.0)."""
+    high, low = sorted((_relative_luminance(a), _relative_luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def text_color_on(background: str) -> str:
+    """White or near-black, whichever reads better on the merchant's colour."""
+    white, dark = "#FFFFFF", "#111111"
+    return white if contrast_ratio(background, white) >= contrast_ratio(background, dark) else dark
+
+
+def brand(merchant: Merchant) -> dict[str, Any]:
+    """The merchant's branding as the page uses it, checked again here rather than trusted.
+
+    A value that does not pass (an old record, a hand-edited item) falls back to the
+    default instead of reaching the page: the colour and radius end up inside a
+    ``<style>`` element, where HTML escaping alone would not make them safe.
+    """
+    color = merchant.brand_color if _COLOR_RE.fullmatch(merchant.brand_color or "") else DEFAULT_COLOR
+    radius = merchant.button_radius
+    if isinstance(radius, bool) or not isinstance(radius, int) or not 0 <= radius <= MAX_BUTTON_RADIUS:
+        radius = DEFAULT_BUTTON_RADIUS
+    logo = merchant.logo_url
+    if logo and (urlsplit(logo).scheme != "https" or not urlsplit(logo).hostname or any(c.isspace() for c in logo)):
+        logo = None
+    email = merchant.support_email if merchant.support_email and is_valid_email(merchant.support_email) else None
+    return {
+        "name": merchant.name,
+        "primary_color": color.upper(),
+        "on_primary": text_color_on(color),
+        "button_radius": radius,
+        "logo_url": logo or None,
+        "support_email": email,
+    }
+
+
+def format_deadline(due_at_s: int, locale: str) -> tuple[str, str]:
+    """(machine-readable ISO 8601, what the shopper reads) for a deposit deadline, in Korean time."""
+    moment = datetime.fromtimestamp(due_at_s, tz=KST)
+    if locale == "ko":
+        text = f"{moment.year}년 {moment.month}월 {moment.day}일 {moment:%H:%M} (한국 시간)"
+    else:
+        text = f"{moment.day} {moment:%b %Y, %H:%M} KST"
+    return moment.isoformat(), text
+
+
+def _form_actions(checkout: Checkout, merchant: Merchant, base: str) -> tuple[str, ...]:
+    """Where a POST from our page may end up: the providers' pages and the merchant's redirects."""
+    origins = [origin_of(checkout.success_url), origin_of(checkout.cancel_url)]
+    credentials = merchant.credentials() if merchant.credentials_enc else {}
+    for name in (checkout.provider, merchant.fallback_provider):
+        if name and name != "sandbox":
+            adapter = providers.build(name, merchant.id, credentials, base)
+            origins += [origin_of(adapter.base_url), *adapter.page_origins(credentials)]
+    return tuple(o for o in origins if o)
+
+
+def _context(checkout: Checkout, merchant: Merchant, base: str, locale: str) -> dict[str, Any]:
+    t = i18n.translator(locale)
+
+    def fmt(amount: int) -> str:
+        return money.format_amount(amount, checkout.currency, locale)
+
+    other = "en" if locale == "ko" else "ko"
+    return {
+        "t": t,
+        "locale": locale,
+        "base": base,
+        "checkout": checkout,
+        "merchant": merchant,
+        "brand": brand(merchant),
+        "items": [
+            {"name": i.name, "description": i.description, "image_url": i.image_url,
+             "quantity": i.quantity, "amount": fmt(i.amount)}
+            for i in checkout.line_items
+        ],
+        "total": fmt(checkout.amount_total),
+        "subtotal": fmt(checkout.amount_subtotal),
+        "discount": fmt(checkout.amount_discount) if checkout.amount_discount else None,
+        "promotion_code": checkout.promotion["code"] if checkout.promotion else None,
+        # The pay button's amount is the symbol form in both languages: ₩29,000 결제하기 / Pay ₩29,000.
+        "pay_label": t("pay", amount=money.format_amount(checkout.amount_total, checkout.currency, "en")),
+        "page_url": f"{base}/c/{checkout.id}",
+        "lang_url": f"{base}/c/{checkout.id}?lang={other}",
+        "other_locale": other,
+        "status_url": f"{base}/c/{checkout.id}/status",
+        "return_url": payments.return_url(base, checkout.id),
+        "poll_ms": POLL_MS,
+        "success_url": model.replace_checkout_id(checkout.success_url, checkout.id),
+        "cancel_url": model.replace_checkout_id(checkout.cancel_url, checkout.id),
+        "client_messages": {key: t(key) for key in CLIENT_MESSAGES},
+    }
+
+
+def _form_page(
+    checkout: Checkout,
+    merchant: Merchant,
+    base: str,
+    locale: str,
+    values: Mapping[str, str] | None = None,
+    errors: Mapping[str, str] | None = None,
+    notice: str | None = None,
+    status: int = 200,
+    refused: discounts.PromotionRefused | None = None,
+    code_typed: str = "",
+) -> Html:
+    context = _context(checkout, merchant, base, locale)
+    if values is None:
+        shopper = checkout.shopper or {}
+        values = {**checkout.customer, **shopper}
+        # One tap fewer: the first method the checkout allows starts chosen.
+        values["payment_method"] = checkout.payment_method_types[0]
+    context.update(
+        values=values,
+        errors=dict(errors or {}),
+        notice=notice,
+        csrf_token=csrf.issue(checkout.id),
+        methods=checkout.payment_method_types,
+        banks=shopper_form.VIRTUAL_ACCOUNT_BANKS,
+        # The code form carries what the shopper has typed so far, so applying a code loses nothing.
+        carried={k: v for k, v in values.items() if v and k in shopper_form.FIELDS},
+        code_typed=code_typed,
+        promo_error=_refusal_text(refused, checkout, locale) if refused else None,
+    )
+    if context["promo_error"] is None and context["errors"].get("promotion_code"):
+        context["promo_error"] = context["t"](context["errors"]["promotion_code"])
+    return render("checkout.html", context, status=status, form_action=_form_actions(checkout, merchant, base))
+
+
+def preview_page(checkout: Checkout, merchant: Merchant, base: str, locale: str) -> Html:
+    """The checkout page as the merchant's settings would make it, for the dashboard's preview (inert)."""
+    values = {"payment_method": checkout.payment_method_types[0]}
+    html = _form_page(checkout, merchant, base, locale, values=values)
+    return html
+
+
+def _refusal_text(refused: discounts.PromotionRefused, checkout: Checkout, locale: str) -> str:
+    amount = refused.details.get("minimum_amount")
+    minimum = money.format_amount(int(amount), checkout.currency, locale) if amount is not None else ""
+    return i18n.translator(locale)(refused.code, minimum=minimum)
+
+
+def _promotion(
+    store: Store, checkout: Checkout, merchant: Merchant, base: str, locale: str, form: Mapping[str, list[str]], action: str
+) -> Html:
+    """The code form: apply the typed code, or take the applied one off; the page again, values kept."""
+    values = shopper_form.values_from(form)
+    typed = (form.get("promotion_code") or [""])[0].strip()[:60]
+    if action == "apply" and not typed:
+        return _form_page(checkout, merchant, base, locale, values, {"promotion_code": "required"}, status=422)
+    try:
+        if action == "remove":
+            checkout = promotions.remove_code(store, checkout)
+            notice = "code_removed"
+        else:
+            checkout = promotions.apply_code(store, checkout, typed, values.get("email") or None)
+            notice = "code_applied"
+    except discounts.PromotionRefused as e:
+        return _form_page(checkout, merchant, base, locale, values, {"promotion_code": e.code}, status=422,
+                          refused=e, code_typed=typed)
+    return _form_page(checkout, merchant, base, locale, values, notice=notice)
+
+
+def _state_page(checkout: Checkout, merchant: Merchant, base: str, locale: str, view: str) -> Html:
+    context = _context(checkout, merchant, base, locale)
+    template = {
+        model.COMPLETE: "paid.html",
+        model.PARTIALLY_REFUNDED: "paid.html",
+        model.REFUNDED: "paid.html",
+        model.EXPIRED: "state.html",
+        model.CANCELLED: "state.html",
+    }[view]
+    context["kind"] = "expired" if view == model.EXPIRED else "cancelled"
+    return render(template, context)
+
+
+def checkout_page(store: Store, base: str, checkout_id: str, query: Mapping[str, str]) -> Html | Redirect:
+    checkout, merchant = payments.load_with_merchant(store, checkout_id)
+    dashboard_stats.record_open(store, checkout)
+    locale = i18n.pick_locale(query.get("lang"), checkout.locale)
+    view = checkout.view_status()
+    if view == model.PROCESSING and checkout.attempt is not None:
+        context = _context(checkout, merchant, base, locale)
+        attempt = checkout.attempt
+        if attempt.pending:
+            pending = dict(attempt.pending)
+            if pending.get("due_at_s"):
+                pending["deadline_iso"], pending["deadline"] = format_deadline(int(pending["due_at_s"]), locale)
+            context.update(pending=pending, status=view)
+            return render("waiting.html", context)
+        context.update(provider_url=attempt.redirect_url, status=view)
+        return render("confirming.html", context)
+    if view != model.OPEN:
+        return _state_page(checkout, merchant, base, locale, view)
+    notice = query.get("notice") if query.get("notice") in NOTICES else None
+    return _form_page(checkout, merchant, base, locale, notice=notice)
+
+
+def submit(store: Store, base: str, checkout_id: str, form: Mapping[str, list[str]], query: Mapping[str, str]) -> Html | Redirect:
+    checkout, merchant = payments.load_with_merchant(store, checkout_id)
+    token = (form.get("csrf_token") or [""])[0]
+    if not csrf.verify(checkout.id, token):
+        raise Forbidden("The form expired; reload the page.", code="csrf_failed")
+    locale = i18n.pick_locale(query.get("lang") or (form.get("lang") or [""])[0], checkout.locale)
+    page = f"{base}/c/{checkout.id}"
+    action = (form.get("promo_action") or [""])[0]
+    try:
+        if action in ("apply", "remove"):
+            return _promotion(store, checkout, merchant, base, locale, form, action)
+        return Redirect(payments.submit(store, checkout, merchant, form, base))
+    except FormInvalid as e:
+        return _form_page(checkout, merchant, base, locale, shopper_form.values_from(form), e.errors, status=422)
+    except discounts.PromotionRefused as e:
+        # The code ran out (or ended) between the page and the submit: say so on the code, charge nothing.
+        fresh = payments.load(store, checkout.id)
+        return _form_page(fresh, merchant, base, locale, shopper_form.values_from(form), {"promotion_code": e.code},
+                          status=422, refused=e)
+    except ProviderFailed:
+        fresh = payments.load(store, checkout.id)
+        return _form_page(fresh, merchant, base, locale, shopper_form.values_from(form),
+                          notice="provider_error", status=502)
+    except StateConflict:
+        fresh = payments.load(store, checkout.id)
+        if fresh.view_status() == model.OPEN:
+            return Redirect(f"{page}?notice=busy")
+        return Redirect(page)
+
+
+def provider_return(store: Store, base: str, checkout_id: str) -> Html | Redirect:
+    """The provider sent the shopper back: believe only the provider's own answer."""
+    checkout, merchant = payments.load_with_merchant(store, checkout_id)
+    page = f"{base}/c/{checkout.id}"
+    try:
+        checkout = payments.confirm(store, checkout, merchant, base)
+    except pb.ProviderError:
+        return Redirect(page)
+    view = checkout.view_status()
+    if view in model.PAID_STATUSES:
+        return Redirect(model.replace_checkout_id(checkout.success_url, checkout.id))
+    if view == model.OPEN and checkout.last_error and checkout.last_error.startswith("payment_"):
+        return Redirect(f"{page}?notice=failed")
+    return Redirect(page)
+
+
+def provider_cancel(store: Store, base: str, checkout_id: str) -> Redirect:
+    checkout, merchant = payments.load_with_merchant(store, checkout_id)
+    try:
+        checkout = payments.abandon(store, checkout, merchant, base)
+    except pb.ProviderError:
+        return Redirect(f"{base}/c/{checkout.id}")
+    if checkout.view_status() in model.PAID_STATUSES:
+        return Redirect(model.replace_checkout_id(checkout.success_url, checkout.id))
+    if checkout.view_status() == model.OPEN:
+        return Redirect(f"{base}/c/{checkout.id}?notice=cancelled")
+    return Redirect(f"{base}/c/{checkout.id}")
+
+
+def status(store: Store, checkout_id: str) -> dict[str, str]:
+    """What the waiting page polls: the checkout's status and nothing else."""
+    return {"status": payments.load(store, checkout_id).view_status()}

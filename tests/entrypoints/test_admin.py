@@ -1,0 +1,120 @@
+"""The admin CLI, run as operators run it: `python -m chalicelib.admin …` in a subprocess."""
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def cli(engine):
+    table = f"admin-test-{uuid.uuid4().hex[:10]}"
+    env = {**os.environ, "AWS_ENDPOINT_URL_DYNAMODB": engine, "CHECKOUT_TABLE": table}
+
+    def run(*args, expect=0):
+        result = subprocess.run([sys.executable, "-m", "chalicelib.admin", *args], cwd=ROOT, env=env,
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == expect, result.stderr
+        return result
+
+    run.table = table
+    run.endpoint = engine
+    return run
+
+
+def test_create_table_is_safe_to_repeat(cli):
+    first = json.loads(cli("create-table").stdout)
+    second = json.loads(cli("create-table").stdout)
+    assert first == {"table": cli.table, "created": True}
+    assert second == {"table": cli.table, "created": False}
+
+
+def test_merchant_lifecycle(cli):
+    cli("create-table")
+    created = json.loads(cli(
+        "merchant", "create", "--id", "shop-1", "--name", "한국 상점", "--provider", "sandbox",
+        "--allowed-host", "shop.example", "--webhook-url", "https://93.184.216.34/hooks",
+        "--locale", "ko", "--brand-color", "#ff5500", "--support-email", "cs@shop.example",
+    ).stdout)
+    assert set(created) == {"merchant_id", "api_key", "webhook_secret"}
+    assert created["api_key"].startswith("sk_test_") and created["webhook_secret"].startswith("whsec_")
+
+    shown = cli("merchant", "show", "--id", "shop-1").stdout
+    assert created["api_key"] not in shown and created["webhook_secret"] not in shown
+    view = json.loads(shown)
+    assert view["name"] == "한국 상점" and view["brand_color"] == "#FF5500" and view["allowed_hosts"] == ["shop.example"]
+
+    rotated = json.loads(cli("merchant", "rotate-key", "--id", "shop-1").stdout)
+    assert rotated["api_key"] != created["api_key"]
+
+    from chalicelib.adapters.store import Store
+    from chalicelib.domain.errors import AuthenticationFailed
+    from chalicelib.usecases import merchants
+    from tests.conftest import make_client
+
+    s = Store(make_client(cli.endpoint), cli.table)
+    assert merchants.authenticate(s, {"x-api-key": rotated["api_key"]}).id == "shop-1"
+    with pytest.raises(AuthenticationFailed):
+        merchants.authenticate(s, {"x-api-key": created["api_key"]})
+    dump = json.dumps(s.client.scan(TableName=cli.table)["Items"])
+    assert created["webhook_secret"] not in dump and rotated["api_key"] not in dump
+
+
+@pytest.mark.parametrize("args,param", [
+    (["--id", "X!", "--name", "n", "--provider", "sandbox"], "id"),
+    (["--id", "ok-id", "--name", "n", "--provider", "paypal"], "provider"),
+    (["--id", "ok-id", "--name", "n", "--provider", "sandbox", "--credential", "api_key=x"], "credential"),
+    (["--id", "ok-id", "--name", "n", "--provider", "sandbox", "--brand-color", "red"], "brand_color"),
+    (["--id", "ok-id", "--name", "n", "--provider", "sandbox", "--logo-url", "http://x.example/l.png"], "logo_url"),
+    (["--id", "ok-id", "--name", "n", "--provider", "sandbox", "--webhook-url", "ftp://x.example/"], "webhook_url"),
+    (["--id", "ok-id", "--name", "n", "--provider", "sandbox", "--allowed-host", "https://x.example/"], "allowed_host"),
+])
+def test_bad_merchant_input_is_a_clear_error(cli, args, param):
+    cli("create-table")
+    result = cli("merchant", "create", *args, expect=2)
+    error = json.loads(result.stderr)["error"]
+    assert error["param"] == param and "Traceback" not in result.stderr
+
+
+def test_a_merchant_id_is_created_once(cli):
+    cli("create-table")
+    cli("merchant", "create", "--id", "dup", "--name", "A", "--provider", "sandbox")
+    result = cli("merchant", "create", "--id", "dup", "--name", "B", "--provider", "sandbox", expect=2)
+    assert json.loads(result.stderr)["error"]["code"] == "merchant_exists"
+
+
+def test_plain_http_webhooks_are_refused_in_prod(cli):
+    cli("create-table")
+    # The prod stage's own settings, not the dev ones the test session exports.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHECKOUT_") or k == "CHECKOUT_SECRET_KEY"}
+    env.update(AWS_ENDPOINT_URL_DYNAMODB=cli.endpoint, CHECKOUT_TABLE=cli.table)
+    base = [sys.executable, "-m", "chalicelib.admin", "--stage", "prod", "merchant", "create", "--name", "P",
+            "--provider", "clink", "--credential", "api_key=ck_live_test"]
+    refused = subprocess.run([*base, "--id", "prod-1", "--webhook-url", "http://127.0.0.1:9000/hooks"],
+                             cwd=ROOT, capture_output=True, text=True, timeout=60, env=env)
+    assert refused.returncode == 2 and json.loads(refused.stderr)["error"]["param"] == "webhook_url"
+    sandbox = subprocess.run([*base[:-4], "--provider", "sandbox", "--id", "prod-3"],
+                             cwd=ROOT, capture_output=True, text=True, timeout=60, env=env)
+    assert sandbox.returncode == 2 and json.loads(sandbox.stderr)["error"]["param"] == "provider"
+    live = subprocess.run([*base, "--id", "prod-2", "--webhook-url", "https://93.184.216.34/hooks"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60, env=env)
+    assert live.returncode == 0, live.stderr
+    assert json.loads(live.stdout)["api_key"].startswith("sk_live_")
+
+
+def test_demo_prints_a_checkout_url_and_key(cli):
+    demo = json.loads(cli("demo", "--base-url", "http://127.0.0.1:8000").stdout)
+    assert demo["checkout_url"].startswith("http://127.0.0.1:8000/c/chk_")
+    assert demo["api_key"].startswith("sk_test_")
+    again = json.loads(cli("demo").stdout)
+    assert again["api_key"] != demo["api_key"] and again["checkout_id"] != demo["checkout_id"]
+
+
+def test_unknown_stage_is_refused(cli):
+    result = cli("--stage", "staging", "create-table", expect=1)
+    assert "unknown stage" in result.stderr
