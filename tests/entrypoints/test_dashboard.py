@@ -15,12 +15,12 @@ import pytest
 import requests
 
 from chalicelib.domain import clock
-from chalicelib.usecases import dashboard_sessions, merchants
 from chalicelib.entrypoints.admin import run as admin
+from chalicelib.usecases import dashboard_sessions, merchants
 from tests import flow
+from tests.adapters.providers.fake_koreacheckout import complete_payment, credentials, notify
 from tests.conftest import create_merchant
 from tests.dashboard_client import Dashboard, set_cookie_headers
-from tests.adapters.providers.fake_koreacheckout import complete_payment, credentials, notify
 
 pytestmark = pytest.mark.ddb_local
 
