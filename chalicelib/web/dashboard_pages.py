@@ -262,7 +262,7 @@ def page(ctx: Ctx, template: str, status: int = 200, **context: Any) -> Html:
     return render(f"dashboard/{template}", {
         "t": t, "locale": ctx.locale, "base": ctx.base, "dash": ctx.dash, "merchant": ctx.merchant,
         "csrf_token": ctx.csrf_token(), "fmt_time": fmt_time, "lang_url": f"?{urlencode(lang_query)}",
-        "other_locale": other, "money": lambda amount, currency: money.format_amount(int(amount), currency, ctx.locale),
+        "other_locale": other, "money": lambda amount, currency: money.format_amount(int(amount), currency, "en"),
         "status_label": lambda status: t(f"status_{status}"), "current": context.pop("current", ""),
         "idempotency_key": secrets.token_hex(16), **context,
     }, status=status)

@@ -303,8 +303,7 @@ def overview_numbers(dash: Dashboard, period: str = "today") -> dict[str, Any]:
     revenue = {cur: (int(total), int(refunded)) for cur, total, refunded in re.findall(
         r'<table id="revenue-(\w+)".*?data-total="(\d+)".*?data-refunded="(\d+)"', html, re.S)}
     hooks = [(int(ok), int(tried)) for ok, tried in re.findall(
-        r'<tr data-day="[\d-]+"><th[^>]*>[\d-]+</th><td data-label="[^"]*">(\d+)</td><td data-label="[^"]*">(\d+)</td>',
-        html.split('id="webhooks"', 1)[1])]
+        r'<tr><th scope="row">[\d-]+</th><td>(\d+)</td><td>(\d+)</td>', html.split('<table id="webhooks"', 1)[1])]
     return {"funnel": funnel, "revenue": revenue, "hooks": (sum(h[0] for h in hooks), sum(h[1] for h in hooks))}
 
 
