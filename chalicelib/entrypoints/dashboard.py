@@ -19,7 +19,7 @@ bp = Blueprint(__name__)
 @bp.route("/dashboard/login", methods=["GET"])
 @view(bp, public=True)
 def login_page(ctx: pages.Ctx) -> Any:
-    return pages.login_form(ctx)
+    return pages.login_page(ctx)
 
 
 @bp.route("/dashboard/login", methods=["POST"], content_types=FORM)

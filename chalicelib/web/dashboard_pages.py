@@ -280,6 +280,12 @@ def _failure(ctx: Ctx, error: CheckoutError) -> dict[str, Any]:
 
 # --- sign-in -----------------------------------------------------------------------------------------
 
+def login_page(ctx: Ctx) -> Html | web.Redirect:
+    if ctx.session is not None:
+        return web.Redirect(safe_next(ctx, ctx.query.get("next") or ""))
+    return login_form(ctx)
+
+
 def login_form(ctx: Ctx, status: int = 200, failed: bool = False) -> Html:
     return page(ctx, "login.html", status=status, failed=failed, next=ctx.query.get("next") or ctx.field("next"))
 

@@ -176,7 +176,7 @@ def test_another_merchants_checkout_event_and_link_are_404_as_unknown_ids(app, s
     assert intruder.post("/dashboard/promotion-codes/MINE10/deactivate").status_code == 404
     intruder.get("/dashboard")
     assert intruder.post(f"/dashboard/checkouts/{paid['id']}/refund", {"amount": "1", "idempotency_key": "k" * 16}).status_code == 404
-    assert intruder.post(f"/dashboard/checkouts/{paid['id']}/cancel").status_code in (403, 404)
+    assert intruder.post(f"/dashboard/checkouts/{paid['id']}/cancel").status_code == 404
     assert f"data-checkout=\"{paid['id']}\"" not in intruder.get("/dashboard/checkouts", q=paid["id"]).text
     assert api(app, shop, "GET", f"/api/payment-links/{link['id']}")["active"] is True
     assert api(app, shop, "GET", "/api/promotion-codes/MINE10")["active"] is True
@@ -453,6 +453,19 @@ def test_rotate_shows_the_new_key_once_and_the_old_one_is_refused(app, shop):
     assert requests.get(f"{app}/api/checkouts", headers={"x-api-key": new_key}, timeout=10).status_code == 200
     assert elsewhere.get("/dashboard").status_code == 303, "the merchant's other sessions end with the old key"
     assert dash.get("/dashboard").status_code == 200, "this one goes on"
+
+
+def test_webhook_test_sends_one_signed_uncounted_delivery_and_shows_its_status(app, shop, receiver):
+    dash = signed_in(app, shop)
+    before = overview_numbers(dash)["hooks"]
+    dash.get("/dashboard/developers")
+    receiver.responses = [418]
+    answer = dash.post("/dashboard/developers/test-event")
+    assert answer.status_code == 200 and 'data-test-status="418"' in answer.text
+    [delivery] = receiver.verified(shop.webhook_secret)
+    assert delivery["type"] == "webhook.test"
+    assert overview_numbers(dash)["hooks"] == before, "not counted"
+    assert re.search(r"data-failed>0<", dash.get("/dashboard/developers").text)
 
 
 # --- 10. secrets never shown or logged -----------------------------------------------------------------------------------
