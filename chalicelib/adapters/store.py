@@ -39,6 +39,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from chalicelib.config import settings
+from chalicelib.domain import clock
 from chalicelib.domain.counters import HOUR_ITEM_TTL_S, Moves
 from chalicelib.domain.model import (
     COUNT_RESERVABLE,
@@ -310,7 +311,7 @@ class Store:
             expression = "ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(adds)))
             if sk.startswith("HOUR#"):
                 names["#ttl"] = "ttl"
-                values[":ttl"] = {"N": str(int(time.time()) + HOUR_ITEM_TTL_S)}
+                values[":ttl"] = {"N": str(clock.now_s() + HOUR_ITEM_TTL_S)}
                 expression = "SET #ttl = :ttl " + expression
             items.append({"Update": {
                 "TableName": self.table,

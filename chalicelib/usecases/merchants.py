@@ -50,11 +50,11 @@ class Merchant:
     logo_url: str | None = None
     support_email: str | None = None
     livemode: bool = False
+    # The key's last four characters, so the dashboard can say which key is live.
+    api_key_last4: str | None = None
     button_radius: int = DEFAULT_BUTTON_RADIUS
     # The provider-side wallet payins land in (PayCombat); set at onboarding.
     wallet_id: str | None = None
-    # The key's last four characters, so the dashboard can say which key is live.
-    api_key_last4: str | None = None
 
     def credentials(self) -> dict[str, str]:
         return secretbox.decrypt_json(self.credentials_enc) if self.credentials_enc else {}
@@ -119,47 +119,6 @@ def from_record(record: dict[str, Any]) -> Merchant:
     return Merchant(**{k: v for k, v in record.items() if k in names})
 
 
-def check_profile(
-    name: str, allowed_hosts: list[str], locale: str, brand_color: str, button_radius: int,
-    logo_url: str | None, support_email: str | None,
-) -> list[str]:
-    """The merchant's profile as ``merchant create`` and the dashboard's settings check it; the hosts, lowered."""
-    if not name.strip() or len(name) > 100:
-        raise InvalidRequest("name must be 1–100 characters", "name")
-    hosts = [h.lower() for h in allowed_hosts]
-    for host in hosts:
-        bare = host[2:] if host.startswith("*.") else host
-        if not (_HOST_RE.match(bare) or host in LOOPBACK_HOSTS):
-            raise InvalidRequest(f"allowed host {host!r} is not a host name", "allowed_host")
-    if locale not in ("ko", "en"):
-        raise InvalidRequest("locale must be ko or en", "locale")
-    if not _COLOR_RE.match(brand_color):
-        raise InvalidRequest("brand_color must look like #RRGGBB", "brand_color")
-    if isinstance(button_radius, bool) or not isinstance(button_radius, int) or not 0 <= button_radius <= MAX_BUTTON_RADIUS:
-        raise InvalidRequest(f"button_radius must be an integer from 0 to {MAX_BUTTON_RADIUS} (px)", "button_radius")
-    if logo_url is not None and not logo_url.startswith("https://"):
-        raise InvalidRequest("logo_url must be an https URL", "logo_url")
-    if support_email is not None and not is_valid_email(support_email):
-        raise InvalidRequest("support_email must be an email address", "support_email")
-    return hosts
-
-
-PROFILE_FIELDS = ("name", "allowed_hosts", "locale", "brand_color", "button_radius", "logo_url", "support_email")
-
-
-def update_profile(store: Store, merchant_id: str, profile: dict[str, Any]) -> Merchant:
-    """Change the merchant's name, branding, hosts, locale and support email, checked as at creation."""
-    current = get(store, merchant_id, fresh=True)
-    if current is None:
-        raise InvalidRequest(f"no merchant {merchant_id}", "id", code="not_found")
-    values = {k: profile.get(k, getattr(current, k)) for k in PROFILE_FIELDS}
-    values["allowed_hosts"] = check_profile(**values)
-    values["name"] = values["name"].strip()
-    values["brand_color"] = values["brand_color"].upper()
-    store.update(f"MERCHANT#{merchant_id}", "MERCHANT", values, conditions={"pk": None})
-    return dataclasses.replace(current, **values)
-
-
 def create(
     store: Store,
     *,
@@ -179,6 +138,8 @@ def create(
     """Create a merchant; returns it with the API key and webhook secret (shown once)."""
     if not _ID_RE.match(merchant_id):
         raise InvalidRequest("id must be 3–64 characters of a-z, 0-9, _ and -", "id")
+    if not name.strip() or len(name) > 100:
+        raise InvalidRequest("name must be 1–100 characters", "name")
     for param, value in (("provider", provider), ("fallback_provider", fallback_provider)):
         if value is not None and value not in PROVIDER_NAMES:
             raise InvalidRequest(f"{param} must be one of {', '.join(PROVIDER_NAMES)}", param)
@@ -202,9 +163,9 @@ def create(
             adapter_class(provider_name).check_credentials(credentials)
         except ValueError as e:
             raise InvalidRequest(f"{provider_name} credentials: {e}", "credential") from e
-    hosts = check_profile(name, allowed_hosts or [], locale, brand_color, button_radius, logo_url, support_email)
-    if webhook_url is not None:
-        check_webhook_url(webhook_url)
+    hosts = _hosts(list(allowed_hosts or []))
+    _check_settings(locale=locale, brand_color=brand_color, button_radius=button_radius, logo_url=logo_url,
+                    support_email=support_email, webhook_url=webhook_url)
 
     # --- provider onboarding: before anything is written, so a provider failure
     # leaves no half-created merchant (and finding before creating makes a retry safe).
@@ -245,6 +206,70 @@ def create(
     except StaleItem as e:
         raise InvalidRequest(f"merchant {merchant_id} already exists", "id", code="merchant_exists") from e
     return merchant, api_key, webhook_secret
+
+
+def _check_settings(**given: Any) -> None:
+    """The settings a merchant may change after onboarding, each checked on its own."""
+    if "locale" in given and given["locale"] not in ("ko", "en"):
+        raise InvalidRequest("locale must be ko or en", "locale")
+    if "brand_color" in given and not _COLOR_RE.match(str(given["brand_color"])):
+        raise InvalidRequest("brand_color must look like #RRGGBB", "brand_color")
+    radius = given.get("button_radius", DEFAULT_BUTTON_RADIUS)
+    if isinstance(radius, bool) or not isinstance(radius, int) or not 0 <= radius <= MAX_BUTTON_RADIUS:
+        raise InvalidRequest(f"button_radius must be an integer from 0 to {MAX_BUTTON_RADIUS} (px)", "button_radius")
+    logo_url = given.get("logo_url")
+    if logo_url is not None and not str(logo_url).startswith("https://"):
+        raise InvalidRequest("logo_url must be an https URL", "logo_url")
+    support_email = given.get("support_email")
+    if support_email is not None and not is_valid_email(str(support_email)):
+        raise InvalidRequest("support_email must be an email address", "support_email")
+    if given.get("webhook_url") is not None:
+        check_webhook_url(str(given["webhook_url"]))
+
+
+# What `merchant update` (and the dashboard's settings page) may change.
+UPDATABLE = ("name", "allowed_hosts", "webhook_url", "locale", "brand_color", "button_radius", "logo_url",
+             "support_email")
+
+
+def update(store: Store, merchant_id: str, changes: dict[str, Any]) -> Merchant:
+    """Change a merchant's settings or branding, checked as at creation; returns the merchant as stored.
+
+    ``changes`` holds UPDATABLE settings (None leaves one as it is). One write of the changed attributes.
+    """
+    current = get(store, merchant_id, fresh=True)
+    if current is None:
+        raise InvalidRequest(f"no merchant {merchant_id}", "id", code="not_found")
+    given = {k: v for k, v in changes.items() if v is not None}
+    unknown = set(given) - set(UPDATABLE)
+    if unknown:
+        raise InvalidRequest(f"cannot change {', '.join(sorted(unknown))}", sorted(unknown)[0])
+    if "name" in given and (not str(given["name"]).strip() or len(str(given["name"])) > 100):
+        raise InvalidRequest("name must be 1–100 characters", "name")
+    if "allowed_hosts" in given:
+        given["allowed_hosts"] = _hosts(list(given["allowed_hosts"]))
+    _check_settings(**{k: v for k, v in given.items() if k not in ("name", "allowed_hosts")})
+    if "brand_color" in given:
+        given["brand_color"] = str(given["brand_color"]).upper()
+    if "name" in given:
+        given["name"] = str(given["name"]).strip()
+    updated = dataclasses.replace(current, **given)
+    fields = {k: getattr(updated, k) for k in given}
+    try:
+        store.update(f"MERCHANT#{merchant_id}", "MERCHANT", fields, conditions={"pk": None})
+    except StaleItem as e:
+        raise InvalidRequest(f"no merchant {merchant_id}", "id", code="not_found") from e
+    _merchants.pop((store.table, merchant_id), None)
+    return updated
+
+
+def _hosts(allowed_hosts: list[str]) -> list[str]:
+    hosts = [h.lower() for h in allowed_hosts]
+    for host in hosts:
+        bare = host[2:] if host.startswith("*.") else host
+        if not (_HOST_RE.match(bare) or host in LOOPBACK_HOSTS):
+            raise InvalidRequest(f"allowed host {host!r} is not a host name", "allowed_host")
+    return hosts
 
 
 def _key_record(merchant: Merchant) -> dict[str, Any]:
@@ -328,7 +353,7 @@ def rotate_key(store: Store, merchant_id: str) -> str:
     return api_key
 
 
-__all__ = ["Merchant", "create", "get", "authenticate", "rotate_key", "AlreadyExists"]
+__all__ = ["Merchant", "create", "update", "get", "authenticate", "rotate_key", "AlreadyExists"]
 
 
 def owned_checkout(store: Store, merchant: Merchant, checkout_id: str) -> Checkout:

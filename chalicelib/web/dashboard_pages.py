@@ -175,7 +175,7 @@ def _login_redirect(ctx: Ctx) -> web.Redirect:
 def safe_next(ctx: Ctx, value: str) -> str:
     """Where to go after sign-in: a dashboard path on our own origin, else the overview."""
     prefix = ctx.cookie_path
-    if (value.startswith(prefix) and not value.startswith("//") and "\\" not in value
+    if ((value == prefix or value.startswith((prefix + "/", prefix + "?"))) and not value.startswith("//") and "\\" not in value
             and all(c.isprintable() and not c.isspace() for c in value)):
         return f"{web.origin_of(ctx.base)}{value}"
     return ctx.dash
@@ -219,7 +219,7 @@ def view(bp: Any, public: bool = False, preview: bool = False) -> Callable[[Call
                 result = error_page(ctx, 429)
             except CheckoutError as e:
                 logs.note(outcome=e.code)
-                result = error_page(ctx, e.http_status if e.http_status in (403, 404, 429, 503) else 400)
+                result = error_page(ctx, e.http_status, e)
             except Exception as e:  # noqa: BLE001 - the one place any dashboard error becomes a page; logged there
                 result = error_page(ctx, web._server_error(handler.__name__, e))
             response = _respond(ctx, result, preview=preview and isinstance(result, Html) and result.status == 200,
@@ -268,10 +268,13 @@ def page(ctx: Ctx, template: str, status: int = 200, **context: Any) -> Html:
     }, status=status)
 
 
-def error_page(ctx: Ctx, status: int) -> Html:
-    if status not in (400, 403, 404, 429, 500, 503):
+def error_page(ctx: Ctx, status: int, error: CheckoutError | None = None) -> Html:
+    """A friendly page: our own words for the status, and for a refused action its code and message."""
+    if status not in (400, 403, 404, 409, 422, 429, 500, 502, 503):
         status = 500
-    return page(ctx, "error.html", status=status, status_code=status, message=ctx.t(f"error_{status}"))
+    failure = _failure(ctx, error) if error is not None and status in (400, 409, 422, 502) else None
+    message = ctx.t(f"error_{status}") if status in (403, 404, 429, 500, 503) else ctx.t("error_400")
+    return page(ctx, "error.html", status=status, status_code=status, message=message, failure=failure)
 
 
 def _failure(ctx: Ctx, error: CheckoutError) -> dict[str, Any]:
@@ -603,7 +606,7 @@ def save_settings(ctx: Ctx) -> Html | web.Redirect:
     _session, merchant = _signed(ctx)
     values = {k: ctx.field(k) for k in SETTINGS_FIELDS}
     try:
-        ctx.merchant = merchants.update_profile(ctx.store, merchant.id, _profile_from(values))
+        ctx.merchant = merchants.update(ctx.store, merchant.id, _profile_from(values))
     except CheckoutError as e:
         return settings_page(ctx, values=values, failure=_failure(ctx, e), status=422)
     return _back(ctx, "/settings", "settings")

@@ -639,3 +639,15 @@ def test_checkouts_filter_by_status_provider_and_kst_dates_and_page_by_50(app, o
     assert len(re.findall(r'<tr data-checkout', dash.get("/dashboard/checkouts", provider="koreacheckout").text)) == 0
     assert re.findall(r'<tr data-checkout="(chk_\w+)"', dash.get("/dashboard/checkouts", q="r-7").text) == [ids[7]]
     assert dash.get("/dashboard/checkouts", status="paid-ish").status_code == 400
+
+
+def test_search_finds_a_checkout_by_the_customer_email_it_was_created_with_in_one_query(app, other_shop, local_db):
+    made = flow.create_checkout(app, other_shop.api_key, "https://shop.example", customer={"email": "Kim@Shop.example"})
+    flow.create_checkout(app, other_shop.api_key, "https://shop.example", customer={"email": "lee@shop.example"})
+    dash = signed_in(app, other_shop)
+    calls: list[str] = []
+    local_db.client.meta.events.register("before-call.dynamodb.Query", lambda model, **kw: calls.append(model.name))
+    found = re.findall(r'<tr data-checkout="(chk_\w+)"', dash.get("/dashboard/checkouts", q="kim@shop.example").text)
+    assert found == [made["id"]] and calls == ["Query"]
+    assert re.findall(r'<tr data-checkout="(chk_\w+)"', dash.get("/dashboard/checkouts", q=made["id"]).text) == [made["id"]]
+    assert re.findall(r'<tr data-checkout', dash.get("/dashboard/checkouts", q="kim@shop").text) == []

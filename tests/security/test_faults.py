@@ -79,7 +79,8 @@ def test_a_create_the_table_refuses_is_a_503_that_writes_nothing_and_a_retry_suc
     merchant = create_merchant(faulty_db)
     headers = {**merchant.headers, **({"Idempotency-Key": idempotency_key} if idempotency_key else {})}
     body = json.dumps(checkout_body())
-    proxy.inject("TransactWriteItems" if idempotency_key else "PutItem", fault, times=2, contains="CHECKOUT#")
+    # One transaction either way: the checkout with its search lookups (and its idempotency record).
+    proxy.inject("TransactWriteItems", fault, times=2, contains="CHECKOUT#")
     failed = web.post("/api/checkouts", body, headers)
     assert_unavailable_json(failed)
     assert proxy.failed() == 2
@@ -97,7 +98,7 @@ def test_a_create_the_table_refuses_is_a_503_that_writes_nothing_and_a_retry_suc
 
 def test_one_transient_fault_is_absorbed_by_botocores_own_retry(faulty_db, proxy, web):
     merchant = create_merchant(faulty_db)
-    proxy.inject("PutItem", "throughput", times=1, contains="CHECKOUT#")
+    proxy.inject("TransactWriteItems", "throughput", times=1, contains="CHECKOUT#")
     assert web.post("/api/checkouts", json.dumps(checkout_body()), merchant.headers).status == 201
     assert proxy.failed() == 1
 
@@ -163,7 +164,8 @@ def test_when_only_the_delivery_record_fails_the_payment_stands_and_the_schedule
         faulty_db, proxy, web, make_rig, receiver, figures):
     """The one write outside the transition's transaction: recording the first delivery attempt."""
     rig, checkout_id, _ = paid_sandbox_checkout(faulty_db, web, make_rig, receiver.url)
-    proxy.inject("UpdateItem", "throttling", times=2, contains="last_attempt_at_s")
+    # The attempt is recorded with the dashboard's delivery counters: one transaction.
+    proxy.inject("TransactWriteItems", "throttling", times=2, contains="last_attempt_at_s")
     # The payment stands and the shopper is sent on to the merchant at once (never "nothing was charged").
     back = web.get(f"/c/{checkout_id}/return")
     assert back.status == 303 and back.headers["location"].startswith("https://shop.example/thanks")
