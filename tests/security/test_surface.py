@@ -89,6 +89,14 @@ def test_get_routes_change_nothing(local_db, receiver, web, make_rig, provider, 
     api = [f"/api/checkouts/{processing}", "/api/checkouts?limit=5", f"/api/events?checkout_id={processing}"]
     if provider == "sandbox":
         gets.append(f"/sandbox/{session_id}")
+    # A checkout's first view is the one write a GET makes (issue 14): its opened_at_s and the
+    # dashboard's count of it, once; every later GET changes nothing.
+    for checkout_id in (open_checkout, processing):
+        first = snapshot(local_db)
+        assert web.get(f"/c/{checkout_id}").status == 200
+        changed = {k for k, item in snapshot(local_db).items() if first.get(k) != item}
+        assert {k[0].split("#")[0] for k in changed} <= {"CHECKOUT", "STATS"}
+        assert "opened_at_s" in snapshot(local_db)[(f"CHECKOUT#{checkout_id}", "CHECKOUT")]
     before = snapshot(local_db)
     for path in gets:
         assert web.get(path).status < 500, path
@@ -103,10 +111,10 @@ def test_get_routes_change_nothing(local_db, receiver, web, make_rig, provider, 
     visit = web.get(f"/l/{link['id']}")
     assert visit.status == 303
     added = {key: item for key, item in snapshot(local_db).items() if key not in before}
-    assert [key[0].split("#")[0] for key in added] == ["CHECKOUT"]
+    assert sorted({key[0].split("#")[0] for key in added}) == ["CHECKOUT", "FIND"]  # with its search lookup
     assert {k: v for k, v in snapshot(local_db).items() if k in before} == before
     figures.add("GET is safe", f"{provider}: checkout, status, return (no provider change), sandbox, API, /l/",
-                len(gets) + len(api) + 1, server_errors=0, transitions=0, expect="no write (a visit: its checkout only)")
+                len(gets) + len(api) + 1, server_errors=0, transitions=0, expect="no write (a first view: its mark; a visit: its checkout)")
 
 
 # --- security headers on every response ------------------------------------------------------
