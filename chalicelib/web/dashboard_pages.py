@@ -34,6 +34,7 @@ from chalicelib.web.render import Html, render
 
 SESSION_COOKIE = "dashboard_session"
 PRESESSION_COOKIE = "dashboard_presession"
+LANG_COOKIE = "dashboard_lang"
 LOOPBACK = ("localhost", "127.0.0.1", "[::1]", "::1")
 FORM = ["application/x-www-form-urlencoded"]
 
@@ -239,9 +240,15 @@ def _csrf_ok(ctx: Ctx) -> bool:
 
 
 def _locale(ctx: Ctx, merchant: Merchant | None) -> str:
+    """?lang= (remembered in a cookie for the pages that follow), else the merchant's locale."""
     requested = ctx.query.get("lang")
     if requested in ("ko", "en"):
+        if ctx.cookies.get(LANG_COOKIE) != requested and not any(c.startswith(LANG_COOKIE + "=") for c in ctx.set_cookies):
+            ctx.cookie(LANG_COOKIE, requested, 365 * 86400)
         return requested
+    remembered = ctx.cookies.get(LANG_COOKIE)
+    if remembered in ("ko", "en"):
+        return remembered
     return merchant.locale if merchant is not None and merchant.locale in ("ko", "en") else "ko"
 
 

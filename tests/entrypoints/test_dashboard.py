@@ -651,3 +651,13 @@ def test_search_finds_a_checkout_by_the_customer_email_it_was_created_with_in_on
     assert found == [made["id"]] and calls == ["Query"]
     assert re.findall(r'<tr data-checkout="(chk_\w+)"', dash.get("/dashboard/checkouts", q=made["id"]).text) == [made["id"]]
     assert re.findall(r'<tr data-checkout', dash.get("/dashboard/checkouts", q="kim@shop").text) == []
+
+
+def test_the_language_is_the_merchants_until_lang_picks_another_which_is_kept(app, other_shop):
+    dash = signed_in(app, other_shop)
+    assert '<html lang="ko">' in dash.get("/dashboard/checkouts").text
+    assert '<html lang="en">' in dash.get("/dashboard", lang="en").text
+    following = dash.get("/dashboard/checkouts").text
+    assert '<html lang="en">' in following and "<h1>Checkouts</h1>" in following
+    assert '<html lang="ko">' in dash.get("/dashboard/settings", lang="ko").text
+    assert '<html lang="ko">' in dash.get("/dashboard/developers").text
