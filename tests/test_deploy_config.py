@@ -81,6 +81,7 @@ def test_the_policy_grants_exactly_the_dynamodb_actions_the_app_uses(client, db,
     cw = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={}, resources=[])
     client.lambda_.invoke("deliver_webhooks", cw)
     client.lambda_.invoke("expire_checkouts", cw)
+    client.lambda_.invoke("reconcile_payments", cw)
     client.http.get("/health")
 
     used = recorder.iam_actions()

@@ -4,6 +4,9 @@ The master key is a Fernet key (or several, comma-separated, newest first, for
 rotation). It comes from ``CHECKOUT_SECRET_KEY`` for local runs and tests, or in
 AWS from the SSM Parameter Store SecureString named by
 ``CHECKOUT_SECRET_KEY_PARAM``, read once per container. It is never in the repo.
+
+When it cannot be read, every caller gets ``SecretKeyMissing``: a 503 error whose
+one-line message names the variable and the parameter, never a botocore trace.
 """
 from __future__ import annotations
 
@@ -15,12 +18,38 @@ import os
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from chalicelib.domain.errors import CheckoutError
+
 if TYPE_CHECKING:
     from cryptography.fernet import MultiFernet
 
 
-class SecretKeyMissing(RuntimeError):
-    pass
+class SecretKeyMissing(CheckoutError):
+    """The master key cannot be read: nothing that needs a secret can be done (503)."""
+
+    http_status = 503
+    code = "secret_key_unavailable"
+
+
+def _from_ssm(param: str) -> str:
+    import botocore.session
+    from botocore.config import Config
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        client = botocore.session.get_session().create_client(
+            "ssm", config=Config(connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 2}))
+        response = client.get_parameter(Name=param, WithDecryption=True)
+        return str(response["Parameter"]["Value"]).strip()
+    except ClientError as e:
+        why = str(e.response.get("Error", {}).get("Code") or "an error")
+    except BotoCoreError as e:
+        why = type(e).__name__
+    except (KeyError, TypeError):
+        why = "an answer without a value"
+    raise SecretKeyMissing(
+        f"the master key cannot be read: CHECKOUT_SECRET_KEY is not set and the SSM parameter {param} "
+        f"(CHECKOUT_SECRET_KEY_PARAM) could not be read ({why})") from None
 
 
 @lru_cache(maxsize=1)
@@ -30,13 +59,13 @@ def _master_keys() -> tuple[str, ...]:
         param = os.environ.get("CHECKOUT_SECRET_KEY_PARAM", "").strip()
         if not param:
             raise SecretKeyMissing(
-                "set CHECKOUT_SECRET_KEY (local) or CHECKOUT_SECRET_KEY_PARAM (an SSM SecureString)"
-            )
-        import botocore.session
-
-        response = botocore.session.get_session().create_client("ssm").get_parameter(Name=param, WithDecryption=True)
-        raw = response["Parameter"]["Value"].strip()
-    return tuple(k.strip() for k in raw.split(",") if k.strip())
+                "the master key cannot be read: set CHECKOUT_SECRET_KEY (a Fernet key, local runs) or "
+                "CHECKOUT_SECRET_KEY_PARAM (the SSM SecureString parameter holding it, in AWS)")
+        raw = _from_ssm(param)
+    keys = tuple(k.strip() for k in raw.split(",") if k.strip())
+    if not keys:
+        raise SecretKeyMissing("the master key cannot be read: CHECKOUT_SECRET_KEY / CHECKOUT_SECRET_KEY_PARAM is empty")
+    return keys
 
 
 @lru_cache(maxsize=1)
@@ -44,7 +73,12 @@ def _fernet() -> MultiFernet:
     # cryptography costs ~40 ms to import: only pay it when a secret is touched.
     from cryptography.fernet import Fernet, MultiFernet
 
-    return MultiFernet([Fernet(k.encode()) for k in _master_keys()])
+    try:
+        return MultiFernet([Fernet(k.encode()) for k in _master_keys()])
+    except ValueError:
+        raise SecretKeyMissing(
+            "the master key cannot be used: CHECKOUT_SECRET_KEY (or the SSM parameter named by "
+            "CHECKOUT_SECRET_KEY_PARAM) must hold Fernet keys, comma-separated") from None
 
 
 def encrypt(plaintext: str) -> str:
@@ -66,7 +100,14 @@ def decrypt_json(token: str) -> dict[str, Any]:
 
 def derived_key(purpose: str) -> bytes:
     """A key for one purpose (CSRF tokens, sandbox signatures), from the newest master key."""
-    master = base64.urlsafe_b64decode(_master_keys()[0])
+    try:
+        master = base64.urlsafe_b64decode(_master_keys()[0])
+    except ValueError:
+        master = b""
+    if len(master) != 32:
+        raise SecretKeyMissing(
+            "the master key cannot be used: CHECKOUT_SECRET_KEY (or the SSM parameter named by "
+            "CHECKOUT_SECRET_KEY_PARAM) must hold Fernet keys, comma-separated")
     return hmac.new(master, b"hosted-checkout:" + purpose.encode(), hashlib.sha256).digest()
 
 

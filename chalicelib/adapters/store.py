@@ -7,7 +7,9 @@ item                        pk           sk
 =========================  ===========  =============================================
 merchant                    MERCHANT#id  MERCHANT
 API key -> merchant         APIKEY#hash  APIKEY
-checkout                    CHECKOUT#id  CHECKOUT   (gsi1: MERCHANT#id / CHECKOUT#ms#id)
+checkout                    CHECKOUT#id  CHECKOUT   (gsi1: MERCHANT#id / CHECKOUT#us#id;
+                                                     gsi2: EXPIRY/expires_at when open,
+                                                     RECONCILE/next provider read when processing)
 merchant event (delivery)   CHECKOUT#id  EVENT#key  (gsi1: EVENT#evt_id; gsi2: due deliveries)
 idempotency record          IDEMPOTENCY#merchant#hash  IDEMPOTENCY
 sandbox provider session    SANDBOX#id   SANDBOX
@@ -54,12 +56,16 @@ from chalicelib.domain.model import (
     Payment,
     Transition,
     applied,
+    reconcile_at,
 )
 
 EXPIRY_INDEX = "EXPIRY"
 DELIVERY_INDEX = "DELIVERY"
 # A condition value meaning "the attribute is not there yet" (``update``'s conditions).
 ABSENT = ("attribute_not_exists",)
+RECONCILE_INDEX = "RECONCILE"
+# Sorts after every due time: a RECONCILE query up to it lists every processing checkout.
+EVERYTHING_DUE_S = 10**12 - 1
 
 
 
@@ -180,16 +186,36 @@ def checkout_to_record(checkout: Checkout) -> dict[str, Any]:
         sk="CHECKOUT",
         type="checkout",
         gsi1pk=f"MERCHANT#{checkout.merchant_id}",
-        gsi1sk=f"CHECKOUT#{checkout.created_at_s:012d}#{checkout.id}",
+        gsi1sk=merchant_index_key(checkout),
     )
     if checkout.status not in PAID_STATUSES:
         # Unpaid checkouts are removed by TTL a while after they expire; paid ones are kept.
         record["ttl"] = checkout.expires_at_s + settings().unpaid_retention_s
     if checkout.status in (OPEN, PROCESSING):
-        # The expiry sweep finds payable checkouts by expires_at through gsi2.
-        record["gsi2pk"] = EXPIRY_INDEX
-        record["gsi2sk"] = f"{checkout.expires_at_s:012d}#{checkout.id}"
+        record.update(schedule_keys(checkout))
     return record
+
+
+def merchant_index_key(checkout: Checkout) -> str:
+    """A checkout's gsi1 sort key: creation order, to the microsecond.
+
+    Checkouts from before microseconds were recorded keep their 12-digit seconds;
+    those keys start with "00" and so sort before every 16-digit one, as they
+    were created before it.
+    """
+    if checkout.created_at_us is not None:
+        return f"CHECKOUT#{checkout.created_at_us:016d}#{checkout.id}"
+    return f"CHECKOUT#{checkout.created_at_s:012d}#{checkout.id}"
+
+
+def schedule_keys(checkout: Checkout) -> dict[str, str]:
+    """Where a payable checkout sits on gsi2: the expiry sweep's schedule while open,
+    reconciliation's (the next provider read) while an attempt is processing."""
+    attempt = checkout.attempt
+    if checkout.status == PROCESSING and attempt is not None:
+        due = reconcile_at(attempt.created_at_s, checkout.expires_at_s, attempt.checks)
+        return {"gsi2pk": RECONCILE_INDEX, "gsi2sk": f"{due:012d}#{checkout.id}"}
+    return {"gsi2pk": EXPIRY_INDEX, "gsi2sk": f"{checkout.expires_at_s:012d}#{checkout.id}"}
 
 
 def checkout_from_record(record: dict[str, Any]) -> Checkout:
@@ -442,6 +468,9 @@ class Store:
             remove += ("ttl",)
         if plan.to_status not in (OPEN, PROCESSING):
             remove += ("gsi2pk", "gsi2sk")
+        elif plan.to_status != plan.from_status:
+            # open <-> processing moves the checkout between the expiry and reconciliation schedules.
+            set_fields.update(schedule_keys(applied(checkout, plan)))
         conditions = {"status": plan.from_status, "version": plan.from_version}
         request = _update_request(set_fields, remove, conditions, {})
         if event is None and not plan.counters and not extra:
@@ -553,16 +582,15 @@ class Store:
         return [checkout_from_record(r) for r in records], more
 
     def merchant_checkouts_between(
-        self, merchant_id: str, from_s: int, to_s: int, limit: int, after: Checkout | None
+        self, merchant_id: str, sk_from: str, sk_to: str, limit: int, after: Checkout | None
     ) -> tuple[list[Checkout], bool]:
-        """A merchant's checkouts created in [from_s, to_s], newest first, from the merchant index."""
+        """A merchant's checkouts whose merchant-index key is in [sk_from, sk_to], newest first."""
         kwargs: dict[str, Any] = {
             "TableName": self.table,
             "IndexName": "gsi1",
             "KeyConditionExpression": "#g = :g AND #s BETWEEN :lo AND :hi",
             "ExpressionAttributeNames": {"#g": "gsi1pk", "#s": "gsi1sk"},
-            "ExpressionAttributeValues": {":g": {"S": f"MERCHANT#{merchant_id}"},
-                                          ":lo": {"S": f"CHECKOUT#{from_s:012d}"}, ":hi": {"S": f"CHECKOUT#{to_s:012d}#~"}},
+            "ExpressionAttributeValues": {":g": {"S": f"MERCHANT#{merchant_id}"}, ":lo": {"S": sk_from}, ":hi": {"S": sk_to}},
             "ScanIndexForward": False,
             "Limit": limit,
         }
@@ -588,6 +616,23 @@ class Store:
             Limit=limit,
         )
         return [from_item(i) for i in response.get("Items", [])]
+
+    def reschedule_check(self, checkout: Checkout, attempt_id: str, checks: int) -> bool:
+        """Record one more provider read of a processing attempt and move it to its next due time.
+
+        Conditioned on the checkout still processing that attempt, and leaves the
+        version alone (no state changed): a transition meanwhile wins, and this is a no-op.
+        """
+        if checkout.attempt is None:
+            return False
+        due = reconcile_at(checkout.attempt.created_at_s, checkout.expires_at_s, checks)
+        try:
+            self.update(f"CHECKOUT#{checkout.id}", "CHECKOUT",
+                        {"attempt.checks": checks, "gsi2pk": RECONCILE_INDEX, "gsi2sk": f"{due:012d}#{checkout.id}"},
+                        conditions={"status": PROCESSING, "attempt.id": attempt_id})
+        except StaleItem:
+            return False
+        return True
 
     def find_by_gsi1(self, gsi1pk: str) -> dict[str, Any] | None:
         """Locate an item by its gsi1 key, then read it from the table itself."""

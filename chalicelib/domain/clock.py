@@ -13,5 +13,9 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
 def iso(ts_s: int) -> str:
     return datetime.fromtimestamp(ts_s, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -89,6 +89,12 @@ class Attempt:
     redirect_url: str | None = None
     # Set while a payment waits for something outside the browser (a deposit).
     pending: dict[str, Any] | None = None
+    # What this attempt asked the provider to charge, fixed at lock: a payment on its
+    # session is judged against this, whatever the checkout's total is later.
+    amount: int | None = None
+    currency: str | None = None
+    # How many times reconciliation has asked the provider about this attempt.
+    checks: int = 0
 
 
 @dataclass
@@ -140,6 +146,11 @@ class Checkout:
     reservation: dict[str, Any] | None = None
     # Paid after its reservation was given back, when the code had run out meanwhile.
     promotion_over_limit: bool = False
+    # What earlier attempts' provider sessions asked for ({provider_session_id, amount,
+    # currency}, newest last): a late payment on one is judged by it.
+    released_attempts: list[dict[str, Any]] = field(default_factory=list)
+    # Creation time in microseconds: the merchant index's order, strict within one second.
+    created_at_us: int | None = None
     # --- the dashboard's funnel (chalicelib.counters): each set once, by the step it counts ---
     opened_at_s: int | None = None
     submitted_at_s: int | None = None
@@ -204,6 +215,36 @@ class Transition:
     event_key: str | None = None
     # Promotion-code counters moved atomically with the transition.
     counters: tuple[CounterChange, ...] = ()
+
+
+# Reconciliation asks the provider about a processing attempt this long after it began
+# (then hourly), once more shortly before the checkout expires, and at its expiry.
+RECONCILE_AFTER_S = (60, 300, 900, 3600)
+RECONCILE_EVERY_S = 3600
+FINAL_CHECK_BEFORE_EXPIRY_S = 120
+
+
+def reconcile_at(attempt_created_at_s: int, expires_at_s: int, checks_done: int) -> int:
+    """When reconciliation should next read an attempt that was read ``checks_done`` times.
+
+    About 1, 5, 15 and 60 minutes after the attempt, then hourly; always once
+    ``FINAL_CHECK_BEFORE_EXPIRY_S`` before expiry and once at it (the read that decides
+    between a late payment and expiry); after that, hourly again.
+    """
+    final = expires_at_s - FINAL_CHECK_BEFORE_EXPIRY_S
+    k = 0
+    while True:
+        offset = RECONCILE_AFTER_S[k] if k < len(RECONCILE_AFTER_S) else (
+            RECONCILE_AFTER_S[-1] + RECONCILE_EVERY_S * (k - len(RECONCILE_AFTER_S) + 1))
+        at = attempt_created_at_s + offset
+        if at >= final:
+            break
+        if k == checks_done:
+            return at
+        k += 1
+    if checks_done == k:
+        return max(final, attempt_created_at_s)
+    return expires_at_s + RECONCILE_EVERY_S * (checks_done - k - 1)
 
 
 def _shopper_email(checkout: Checkout, shopper: dict[str, str] | None = None) -> str | None:
@@ -284,6 +325,10 @@ def plan_lock(checkout: Checkout, attempt: Attempt, shopper: dict[str, str], now
     )
 
 
+# Earlier attempts remembered for judging a late payment on their sessions.
+MAX_RELEASED_ATTEMPTS = 20
+
+
 def plan_release(checkout: Checkout, attempt_id: str, failed: bool, reason: str, now_s: int) -> Transition | None:
     """processing -> open: the attempt failed or the shopper left the provider.
 
@@ -292,11 +337,17 @@ def plan_release(checkout: Checkout, attempt_id: str, failed: bool, reason: str,
     """
     if checkout.status != PROCESSING or checkout.attempt is None or checkout.attempt.id != attempt_id:
         return None
+    set_fields: dict[str, Any] = {"last_error": reason}
+    attempt = checkout.attempt
+    if attempt.provider_session_id and attempt.amount is not None:
+        asked = {"provider_session_id": attempt.provider_session_id, "amount": attempt.amount,
+                 "currency": attempt.currency or checkout.currency}
+        set_fields["released_attempts"] = [*checkout.released_attempts, asked][-MAX_RELEASED_ATTEMPTS:]
     return Transition(
         from_status=PROCESSING,
         from_version=checkout.version,
         to_status=OPEN,
-        set_fields={"last_error": reason},
+        set_fields=set_fields,
         remove_fields=("attempt", "reservation"),
         event_type=EVENT_PAYMENT_FAILED if failed else None,
         event_key=f"{EVENT_PAYMENT_FAILED}#{attempt_id}" if failed else None,

@@ -1,6 +1,6 @@
 """Admin CLI: ``python -m chalicelib.admin [--stage S] COMMAND``.
 
-create-table, merchant create|show|rotate-key|login-link, demo. Each uses the stage's
+create-table, merchant create|show|rotate-key|login-link, demo, reconcile. Each uses the stage's
 settings from .chalice/config.json. Secrets are printed once, as JSON, on
 stdout; errors go to stderr with exit status 2.
 """
@@ -42,6 +42,12 @@ def _parser() -> argparse.ArgumentParser:
     link = merchant.add_parser("login-link", help="a one-time dashboard sign-in link (15 minutes, used once)")
     link.add_argument("--id", required=True)
     link.add_argument("--base-url", help="where the app is served (default: CHECKOUT_PUBLIC_URL, else http://127.0.0.1:8000)")
+
+    reconcile = commands.add_parser(
+        "reconcile", help="ask the providers about processing checkouts and settle what they say; prints the counts")
+    reconcile.add_argument("--older-than-s", type=int, metavar="N",
+                           help="every processing attempt at least N seconds old (0: all), not only those due")
+    reconcile.add_argument("--checkout", metavar="ID", help="only this checkout")
 
     demo = commands.add_parser("demo", help="demo merchant (sandbox) and one demo checkout")
     demo.add_argument("--base-url", default="http://127.0.0.1:8000", help="where the app is served")
@@ -99,6 +105,13 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
             base = args.base_url or settings().public_url or "http://127.0.0.1:8000"
             return dashboard_sessions.create_login_link(store, args.id, base)
+    if args.command == "reconcile":
+        from chalicelib.domain import clock
+        from chalicelib.usecases import reconcile
+
+        if args.older_than_s is not None and args.older_than_s < 0:
+            raise SystemExit("--older-than-s takes a number of seconds, 0 or more")
+        return reconcile.run(store, clock.now_s(), older_than_s=args.older_than_s, checkout_id=args.checkout)
     if args.command == "demo":
         return demo(store, args.base_url, args.store_url)
     raise SystemExit("unknown command")

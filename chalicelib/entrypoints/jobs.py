@@ -1,4 +1,4 @@
-"""Scheduled functions: what happens with time (webhook retries, expiry)."""
+"""Scheduled functions: what happens with time (webhook retries, reconciliation, expiry)."""
 from __future__ import annotations
 
 from typing import Any
@@ -7,7 +7,7 @@ from chalice.app import Blueprint, Rate
 
 from chalicelib.adapters.store import get_store
 from chalicelib.domain import clock
-from chalicelib.usecases import events, expiry
+from chalicelib.usecases import events, expiry, reconcile
 
 bp = Blueprint(__name__)
 
@@ -16,6 +16,12 @@ bp = Blueprint(__name__)
 def deliver_webhooks(event: Any) -> dict[str, int]:
     """Retries of merchant webhooks that are due (the first attempt is made at once)."""
     return {"tried": events.deliver_due(get_store(), clock.now_s())}
+
+
+@bp.schedule(Rate(1, unit=Rate.MINUTES))
+def reconcile_payments(event: Any) -> dict[str, int]:
+    """Asks the providers about processing checkouts that are due (providers.md, "Reconciliation")."""
+    return reconcile.run(get_store(), clock.now_s())
 
 
 @bp.schedule(Rate(5, unit=Rate.MINUTES))

@@ -50,6 +50,7 @@ def create(store: Store, merchant: Merchant, body: Any, idempotency_key: str | N
         cancel_url=draft.cancel_url,
         provider=merchant.provider,
         created_at_s=now,
+        created_at_us=clock.now_us(),
         expires_at_s=now + draft.expires_in_s,
         locale=draft.locale,
         payment_method_types=draft.payment_method_types,

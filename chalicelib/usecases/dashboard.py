@@ -90,21 +90,31 @@ def list_checkouts(store: Store, merchant: Merchant, filters: Filters) -> tuple[
             after = get_owned(store, merchant, filters.after)
         except CheckoutError as e:
             raise InvalidRequest("after is not a checkout of yours", "after") from e
+    # The merchant index keys checkouts by creation time in microseconds (16 digits); older ones
+    # keep 12-digit seconds and sort before them. Newest first: the microsecond range, then the other.
+    # (Both ranges stay within their own format: 16-digit keys start with 1 from 2001 on, 12-digit ones with 00.)
+    ranges = [(f"CHECKOUT#{max(lo, 10**9) * 10**6:016d}", f"CHECKOUT#{(hi + 1) * 10**6 - 1:016d}#~"),
+              (f"CHECKOUT#{lo:012d}", f"CHECKOUT#{min(hi, 10**10 - 1):012d}#~")]
+    if after is not None and after.created_at_us is None:
+        ranges = ranges[1:]
     found: list[Checkout] = []
     scanned = 0
-    while True:
-        page, more = store.merchant_checkouts_between(merchant.id, lo, hi, 100, after)
-        scanned += len(page)
-        for checkout in page:
-            if _matches(checkout, filters, now):
-                found.append(checkout)
-                if len(found) > PAGE_SIZE:
-                    return found[:PAGE_SIZE], found[PAGE_SIZE - 1].id
-        if not more or not page:
-            return found, None
-        after = page[-1]
-        if scanned >= SCAN_BUDGET:
-            return found, after.id
+    for sk_from, sk_to in ranges:
+        while True:
+            page, more = store.merchant_checkouts_between(merchant.id, sk_from, sk_to, 100, after)
+            scanned += len(page)
+            for checkout in page:
+                if _matches(checkout, filters, now):
+                    found.append(checkout)
+                    if len(found) > PAGE_SIZE:
+                        return found[:PAGE_SIZE], found[PAGE_SIZE - 1].id
+            if not more or not page:
+                break
+            after = page[-1]
+            if scanned >= SCAN_BUDGET:
+                return found, after.id
+        after = None
+    return found, None
 
 
 def _matches(checkout: Checkout, filters: Filters, now_s: int) -> bool:

@@ -98,7 +98,8 @@ def submit(store: Store, checkout: Checkout, merchant: Merchant, form: Mapping[s
         if errors:
             raise FormInvalid(errors)
         method = shopper_form.chosen_method(values, checkout)
-        attempt = Attempt(id=ids.new_id("att"), provider=checkout.provider, method=method, created_at_s=now)
+        attempt = Attempt(id=ids.new_id("att"), provider=checkout.provider, method=method, created_at_s=now,
+                          amount=checkout.amount_total, currency=checkout.currency)
         plan = model.plan_lock(checkout, attempt, shopper_form.shopper_details(values, checkout), now)
         try:
             checkout = transition(store, merchant, checkout, plan, base)
@@ -257,8 +258,9 @@ def settle(
             if checkout.payment is not None and checkout.payment.provider_session_id != payment.session_id:
                 log.error("second paid session %s on completed checkout %s: refund it at %s",
                           payment.session_id, checkout.id, provider)
-            if payment.amount != checkout.amount_total or payment.currency != checkout.currency:
-                return _flag_mismatch(store, checkout, provider, payment)
+            expected = asked_for(checkout, payment.session_id)
+            if payment.amount is None or payment.currency is None or (payment.amount, payment.currency) != expected:
+                return _flag_mismatch(store, checkout, provider, payment, expected)
             plan = model.plan_complete(checkout, Payment(
                 provider_session_id=payment.session_id,
                 method=payment.method or (checkout.attempt.method if checkout.attempt else "card"),
@@ -298,12 +300,30 @@ def settle(
     raise ServiceUnavailable("the checkout kept changing while this payment was applied; retry")
 
 
-def _flag_mismatch(store: Store, checkout: Checkout, provider: str, payment: pb.ProviderPayment) -> Checkout:
+def asked_for(checkout: Checkout, session_id: str) -> tuple[int, str]:
+    """(amount, currency) the provider session was asked to charge, as recorded at its lock.
+
+    A session of an earlier attempt (released, then the checkout was changed by a
+    PATCH or a promotion code) is judged by what it asked for, not by the checkout's
+    total now. A session we have no record of (or an attempt from before amounts
+    were recorded) is judged by the checkout's total.
+    """
+    attempt = checkout.attempt
+    if attempt is not None and attempt.provider_session_id == session_id and attempt.amount is not None:
+        return attempt.amount, attempt.currency or checkout.currency
+    for earlier in reversed(checkout.released_attempts):
+        if earlier.get("provider_session_id") == session_id:
+            return int(earlier["amount"]), str(earlier["currency"])
+    return checkout.amount_total, checkout.currency
+
+
+def _flag_mismatch(store: Store, checkout: Checkout, provider: str, payment: pb.ProviderPayment,
+                   expected: tuple[int, str]) -> Checkout:
     mismatch = {
         "provider": provider,
         "provider_session_id": payment.session_id,
-        "expected_amount": checkout.amount_total,
-        "expected_currency": checkout.currency,
+        "expected_amount": expected[0],
+        "expected_currency": expected[1],
         "amount": payment.amount,
         "currency": payment.currency,
     }

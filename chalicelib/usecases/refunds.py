@@ -68,7 +68,7 @@ def create(store: Store, merchant: Merchant, checkout_id: str, raw_body: bytes |
     provider, session_id = _paid_with(checkout)
     adapter = providers.build(provider, merchant.id, merchant.credentials(), base, store)
     try:
-        provider_refund_id = adapter.refund(session_id, requested, checkout.currency, reason)
+        provider_refund_id = adapter.refund(session_id, requested, checkout.currency, reason, refund_id)
     except pb.ProviderRejected as e:
         log.warning("%s refused refund %s on %s: %s", provider, refund_id, checkout.id, e)
         raise Unprocessable("The payment provider refused the refund. Nothing was refunded.", code="refund_rejected") from e

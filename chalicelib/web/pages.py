@@ -90,7 +90,11 @@ def format_deadline(due_at_s: int, locale: str) -> tuple[str, str]:
 
 
 def _form_actions(checkout: Checkout, merchant: Merchant, base: str) -> tuple[str, ...]:
-    """Where a POST from our page may end up: the providers' pages and the merchant's redirects."""
+    """Where a POST from our page may end up: the providers' known pages and the merchant's redirects.
+
+    Kept narrow on purpose: a provider page anywhere else is reached through the
+    page ``to_provider`` renders, not by widening the policy.
+    """
     origins = [origin_of(checkout.success_url), origin_of(checkout.cancel_url)]
     credentials = merchant.credentials() if merchant.credentials_enc else {}
     for name in (checkout.provider, merchant.fallback_provider):
@@ -252,7 +256,7 @@ def submit(store: Store, base: str, checkout_id: str, form: Mapping[str, list[st
     try:
         if action in ("apply", "remove"):
             return _promotion(store, checkout, merchant, base, locale, form, action)
-        return Redirect(payments.submit(store, checkout, merchant, form, base))
+        return to_provider(payments.submit(store, checkout, merchant, form, base), checkout, merchant, base, locale)
     except FormInvalid as e:
         return _form_page(checkout, merchant, base, locale, shopper_form.values_from(form), e.errors, status=422)
     except discounts.PromotionRefused as e:
@@ -269,6 +273,33 @@ def submit(store: Store, base: str, checkout_id: str, form: Mapping[str, list[st
         if fresh.view_status() == model.OPEN:
             return Redirect(f"{page}?notice=busy")
         return Redirect(page)
+
+
+def to_provider(url: str, checkout: Checkout, merchant: Merchant, base: str, locale: str) -> Html | Redirect:
+    """The answer to the form's POST that takes the shopper to the provider's page at ``url``.
+
+    Browsers apply the form page's CSP ``form-action`` to the redirect after the POST,
+    so a ``303`` is only for an origin that policy names (our own, the providers' known
+    page hosts). Any other origin (a page host that moved, a merchant's custom domain)
+    gets a page of ours that moves on by itself and links there: a navigation that is
+    no form submission, so ``form-action`` stays narrow and the shopper still arrives.
+    """
+    target = origin_of(url)
+    if target is None:
+        raise ProviderFailed("The payment provider gave no page to continue on.")
+    allowed = _form_actions(checkout, merchant, base)
+    if target == origin_of(base) or target in allowed:
+        return Redirect(url)
+    # The checkout as the page saw it: a fallback provider that took the attempt has its own pages.
+    name = checkout.provider
+    if merchant.fallback_provider:
+        fallback = providers.adapter_class(merchant.fallback_provider)
+        credentials = merchant.credentials() if merchant.credentials_enc else {}
+        if target in fallback.page_origins(credentials):
+            name = merchant.fallback_provider
+    context = _context(checkout, merchant, base, locale)
+    context.update(provider_url=url, provider_name=providers.adapter_class(name).display_name or name)
+    return render("to_provider.html", context, form_action=allowed)
 
 
 def provider_return(store: Store, base: str, checkout_id: str) -> Html | Redirect:

@@ -152,6 +152,7 @@ def make_views(app: Any) -> tuple[Callable[..., Any], Callable[..., Any]]:
                 response = to_response(handler(*args, **kwargs))
             except CheckoutError as e:
                 logs.note(outcome=e.code)
+                _log_unavailable(handler.__name__, e)
                 response = to_response(Json(e.to_dict(), e.http_status))
             except Exception as e:  # noqa: BLE001 - the one place any error becomes a response; logged there
                 status = _server_error(handler.__name__, e)
@@ -173,6 +174,7 @@ def make_views(app: Any) -> tuple[Callable[..., Any], Callable[..., Any]]:
                 response = to_response(handler(*args, **kwargs))
             except CheckoutError as e:
                 logs.note(outcome=e.code)
+                _log_unavailable(handler.__name__, e)
                 kind = {404: "not_found", 403: "csrf"}.get(e.http_status, "error")
                 response = to_response(error_page(e.http_status, kind, locale, public_base(request)))
             except Exception as e:  # noqa: BLE001 - the one place any error becomes a response; logged there
@@ -195,6 +197,12 @@ _TRANSIENT_CODES = frozenset({
     "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
     "TransactionConflictException", "TransactionInProgressException", "InternalServerError", "ServiceUnavailable",
 })
+
+
+def _log_unavailable(handler: str, error: CheckoutError) -> None:
+    """A described 5xx (the master key unreadable, a provider down) is the operator's to fix: one line."""
+    if error.http_status >= 500:
+        log.error("%s: %s", handler, error.message)
 
 
 def _server_error(handler: str, error: Exception) -> int:

@@ -18,7 +18,7 @@ import requests
 from cryptography.fernet import Fernet
 
 from chalicelib import config as checkout_config
-from chalicelib.adapters.providers import clink, sandbox
+from chalicelib.adapters.providers import sandbox
 from chalicelib.adapters.store import Store
 from chalicelib.domain import clock, money
 from tests import flow
@@ -285,6 +285,7 @@ class PayCombatRig(Rig):
 
 
 CLINK_KEY = "sk_test_" + "5ec0f1d2a3b4c5d6"
+CLINK_SIGNING_SECRET = "whsec_" + "cmlnLXNpZ25pbmctc2VjcmV0LWZvci1jbGluaw"
 
 
 class ClinkRig(Rig):
@@ -296,10 +297,10 @@ class ClinkRig(Rig):
             "payment_method": "card", "agree": "1"}
 
     def start_fake(self) -> FakeClink:
-        return FakeClink(CLINK_KEY)
+        return FakeClink(CLINK_KEY, CLINK_SIGNING_SECRET)
 
     def credentials(self) -> dict[str, str]:
-        return {"api_key": CLINK_KEY}
+        return {"api_key": CLINK_KEY, "webhook_secret": CLINK_SIGNING_SECRET}
 
     def checkout_overrides(self) -> dict[str, Any]:
         return {"currency": "USD", "collect_shipping_address": False, "customer": {"email": "shopper@example.com"},
@@ -319,7 +320,8 @@ class ClinkRig(Rig):
     def notification(self, session_id: str, checkout_id: str) -> tuple[bytes, dict[str, str]]:
         paid = self.fake.sessions[session_id]["status"] == "complete"
         body = self.fake.event(session_id, "session.complete" if paid else "session.expired")
-        return body, clink.notification_headers(CLINK_KEY, clock.now_ms())
+        headers: dict[str, str] = self.fake.signed(body, clock.now_ms())
+        return body, headers
 
     def sessions(self) -> list[str]:
         return list(self.fake.sessions)

@@ -4,8 +4,8 @@ of forgeries against it.
 A ``Scheme`` knows how a genuine notification is signed (or keyed) and what the
 adapter treats as *the same* proof or body: hex digests are case-insensitive,
 base64 has padding bits, PayCombat signs ``JSON.stringify(data)`` rather than
-bytes, Payfect compares parsed JSON, Clink signs nothing and authenticates by its
-API key. A forgery is a request that is not, under those rules, the genuine one:
+bytes, Payfect compares parsed JSON, Clink signs ``timestamp.body`` and its digest
+may come in hex or base64. A forgery is a request that is not, under those rules, the genuine one:
 changed bytes, a wrong secret, a missing or duplicated proof header, a timestamp
 outside the window. Changes the scheme cannot see (``A`` for ``a`` in a hex
 digest) are the same request, not forgeries, and are skipped with ``assume``.
@@ -46,7 +46,6 @@ class Scheme:
     proof_headers: tuple[str, ...] = ()
     # Headers an attacker could leave out (the proof, and a timestamp where it is separate).
     removable: tuple[str, ...] = ()
-    body_signed = True
     # Accepted age of the timestamp, in seconds: (oldest in the past, latest in the future); None: no timestamp.
     window: tuple[int, int] | None = None
 
@@ -158,24 +157,35 @@ class PayCombatScheme(Scheme):
 
 
 class ClinkScheme(Scheme):
-    """``X-API-KEY`` (the merchant's secret key, compared whole) and ``X-Timestamp`` (ms, within 5 minutes).
+    """``X-Clink-Signature``: HMAC-SHA256 of ``X-Clink-Timestamp + "." + body`` (hex here) under the
+    endpoint's signing secret; the timestamp (ms) within 300 s.
 
-    Nothing signs the body: whoever holds the key may send any body, so a changed
-    body with the right key is not a forgery; the session read decides.
+    The same digest written in upper-case hex or in base64 (standard or url-safe,
+    padded or not) is the same proof; the timestamp is signed as text, so any
+    change to it is a forgery.
     """
 
     name = "clink"
-    proof_headers = ("X-API-KEY",)
-    removable = ("X-API-KEY", "X-Timestamp")
-    body_signed = False
+    proof_headers = ("X-Clink-Signature", "X-Clink-Timestamp")
+    removable = ("X-Clink-Signature", "X-Clink-Timestamp")
     window = (300, 300)
 
     def sign(self, body: bytes, secret: str, at_s: int) -> dict[str, str]:
-        return {**CONTENT_TYPE, "X-API-KEY": secret, "X-Timestamp": str(at_s * 1000)}
+        stamp = str(at_s * 1000)
+        digest = hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+        return {**CONTENT_TYPE, "X-Clink-Timestamp": stamp, "X-Clink-Signature": digest, "X-Clink-SignType": "SHA256"}
 
-    def fresh_ms(self, value: str) -> bool:
-        text = value.strip()
-        return text.isascii() and text.isdigit() and abs(self.now_s * 1000 - int(text)) <= 300_000
+    def same_proof(self, name: str, a: str, b: str) -> bool:
+        if name == "X-Clink-Timestamp":
+            return a.strip() == b.strip()
+        digest = bytes.fromhex(a)
+        text = b.strip()
+        writings = {base64.b64encode(digest).decode().rstrip("="), base64.urlsafe_b64encode(digest).decode().rstrip("=")}
+        return text.lower() == digest.hex() or (text.rstrip("=") in writings and len(text) - len(text.rstrip("=")) <= 1)
+
+    def other_secrets(self) -> st.SearchStrategy[str]:
+        return st.text(st.characters(min_codepoint=0x21, max_codepoint=0x7E), min_size=16, max_size=48).filter(
+            lambda s: s != self.secret)
 
 
 class PayfectScheme(Scheme):
@@ -252,15 +262,12 @@ def resized_body(draw: Callable[..., Any], s: Scheme) -> Forgery:
 @st.composite
 def proof_byte(draw: Callable[..., Any], s: Scheme) -> Forgery:
     headers = s.genuine().headers
-    name = draw(st.sampled_from(s.proof_headers + (("X-Timestamp",) if s.name == "clink" else ())))
+    name = draw(st.sampled_from(s.proof_headers))
     value = headers[name]
     i = draw(st.integers(0, len(value) - 1))
     char = draw(HEADER_CHARS.filter(lambda c: c != value[i]))
     changed = value[:i] + char + value[i + 1:]
-    if name == "X-Timestamp":
-        assume(not isinstance(s, ClinkScheme) or not s.fresh_ms(changed))
-    else:
-        assume(not s.same_proof(name, value, changed))
+    assume(not s.same_proof(name, value, changed))
     return Forgery("proof header byte changed", {**headers, name: changed}, s.body, name)
 
 
@@ -286,24 +293,13 @@ def missing_header(draw: Callable[..., Any], s: Scheme) -> Forgery:
 def duplicated_header(draw: Callable[..., Any], s: Scheme) -> Forgery:
     """The genuine proof and a forged one in one request: merged by a proxy ("a, b") or sent twice.
 
-    For signed schemes the body is changed, so the genuine proof no longer covers
-    it; for Clink the attacker's key is the one the request ends up with.
+    The body is changed, so the genuine proof no longer covers it.
     """
     genuine = s.genuine()
-    if s.body_signed:
-        body = _changed_body(draw, s)
-        name = s.proof_headers[0]
-        forged = s.sign(body, draw(s.other_secrets()), s.now_s)[name]
-        first, second = draw(st.permutations([genuine.headers[name], forged]))
-    else:
-        body = s.body
-        name = draw(st.sampled_from(["X-API-KEY", "X-Timestamp"]))
-        if name == "X-API-KEY":
-            first, second = genuine.headers[name], draw(s.other_secrets())
-        else:
-            assert s.window is not None
-            stale = s.now_s - s.window[0] - draw(st.integers(1, 10**6))
-            first, second = genuine.headers[name], str(stale * 1000)
+    body = _changed_body(draw, s)
+    name = s.proof_headers[0]
+    forged = s.sign(body, draw(s.other_secrets()), s.now_s)[name]
+    first, second = draw(st.permutations([genuine.headers[name], forged]))
     how = draw(st.sampled_from(["merged", "merged reversed", "sent twice"]))
     headers = dict(genuine.headers)
     if how == "merged":
@@ -336,9 +332,7 @@ def outside_window(draw: Callable[..., Any], s: Scheme) -> Forgery:
 
 
 def forgeries(s: Scheme) -> st.SearchStrategy[Forgery]:
-    kinds = [proof_byte(s), wrong_secret(s), missing_header(s), duplicated_header(s)]
-    if s.body_signed:
-        kinds += [body_byte(s), resized_body(s)]
+    kinds = [proof_byte(s), wrong_secret(s), missing_header(s), duplicated_header(s), body_byte(s), resized_body(s)]
     if s.window is not None:
         kinds.append(outside_window(s))
     if isinstance(s, SandboxScheme):
@@ -348,9 +342,8 @@ def forgeries(s: Scheme) -> st.SearchStrategy[Forgery]:
 
 def kinds(s: Scheme) -> set[str]:
     """Every class of forgery ``forgeries(s)`` draws from."""
-    names = {"proof header byte changed", "signed with another secret", "header missing", "header duplicated"}
-    if s.body_signed:
-        names |= {"one body byte changed", "body cut or extended"}
+    names = {"proof header byte changed", "signed with another secret", "header missing", "header duplicated",
+             "one body byte changed", "body cut or extended"}
     if s.window is not None:
         names.add("timestamp")
     if isinstance(s, SandboxScheme):

@@ -66,9 +66,9 @@ def synthetic(provider: str, memory: providers.base.ProviderMemory) -> tuple[Sch
     elif provider == "clink":
         payload = fixture("clink/event_session_complete.json")
         payload["data"]["merchantReferenceId"] = CHECKOUT_ID
-        key = "sk_test_9c2d7e1f4a6b8c0d"
-        scheme = SCHEMES[provider](compact(payload), key, NOW_S)
-        credentials = {"api_key": key}
+        secret = "whsec_" + "ZnV6ei1zaWduaW5nLXNlY3JldC1jbGluaw"
+        scheme = SCHEMES[provider](compact(payload), secret, NOW_S)
+        credentials = {"api_key": "sk_test_9c2d7e1f4a6b8c0d", "webhook_secret": secret}
     else:
         payload = fixture("payfect/callback_succeeded.json")
         payload["client_reference_id"] = CHECKOUT_ID
@@ -135,7 +135,7 @@ def test_forged_notifications_change_nothing_through_the_route(provider, local_d
     now = freeze(clock.now_s())
     body, headers = rig.notification(session_id, checkout_id)
     secret = {"sandbox": rig.merchant.id, "koreacheckout": getattr(rig.fake, "webhook_secret", ""),
-              "paycombat": getattr(rig.fake, "signature_key", ""), "clink": rig.credentials().get("api_key", ""),
+              "paycombat": getattr(rig.fake, "signature_key", ""), "clink": rig.credentials().get("webhook_secret", ""),
               "payfect": rig.credentials().get("secret_key", "")}[provider]
     scheme = SCHEMES[provider](body, secret, now)
     before = local_db.get_checkout(checkout_id)

@@ -84,6 +84,14 @@ class RefundNotSupported(Unprocessable):
     code = "refund_not_supported"
 
 
+# What a provider can say about one refund.
+REFUND_SUCCEEDED = "succeeded"
+REFUND_PENDING = "pending"      # accepted, not yet done
+REFUND_FAILED = "failed"
+REFUND_UNKNOWN = "unknown"      # never read as done: the next read decides
+REFUND_STATES = frozenset({REFUND_SUCCEEDED, REFUND_PENDING, REFUND_FAILED, REFUND_UNKNOWN})
+
+
 @dataclass
 class SessionRequest:
     """One attempt to pay ``checkout``.
@@ -140,6 +148,18 @@ class ProviderPayment:
 
 
 @dataclass
+class ProviderRefund:
+    """An authenticated read of one refund, in our terms (amount in minor units)."""
+
+    refund_id: str
+    status: str
+    raw_status: str
+    provider_refund_id: str | None = None
+    amount: int | None = None
+    currency: str | None = None
+
+
+@dataclass
 class Notification:
     """A verified notification: which session it speaks of. It proves nothing about payment."""
 
@@ -151,6 +171,8 @@ class Notification:
 
 class Provider(ABC):
     name: ClassVar[str]
+    # How the shopper knows the provider ("Continue to PayCombat").
+    display_name: ClassVar[str] = ""
     currencies: ClassVar[frozenset[str]]
     methods: ClassVar[frozenset[str]]
     credential_names: ClassVar[tuple[str, ...]]
@@ -210,6 +232,20 @@ class Provider(ABC):
         to read the session.
         """
 
-    def refund(self, session_id: str, amount: int, currency: str, reason: str | None) -> str:
-        """Refund part or all of a paid session; returns the provider's refund id."""
+    def refund(self, session_id: str, amount: int, currency: str, reason: str | None, refund_id: str) -> str:
+        """Refund part or all of a paid session; returns the provider's refund id ("" if it names none).
+
+        ``refund_id`` is our stable id of this refund: where the provider takes an
+        idempotency key it is sent as that key, so a repeat of the same refund (a
+        retry after a lost answer) can never refund twice. Raises ProviderRejected
+        when the provider refuses, ProviderError when the outcome is unknown.
+        """
         raise RefundNotSupported(f"{self.name} has no refund API; refund in the provider's dashboard")
+
+    def read_refund(self, session_id: str, refund_id: str, provider_refund_id: str | None = None) -> ProviderRefund:
+        """An authenticated read of one refund (ours: ``refund_id``), for reconciliation.
+
+        Raises RefundNotSupported where the provider has no way to read a refund back,
+        ProviderError when it did not answer usefully.
+        """
+        raise RefundNotSupported(f"{self.name} has no API to read a refund back")

@@ -5,10 +5,15 @@ Pure mapping: our checkout -> the Create Checkout Session body; a session read
 through the shared ``ProviderHttp`` client.
 
 Clink authenticates every request with the secret key in ``X-API-KEY`` and the
-time in ``X-Timestamp`` (ms). Its notifications carry the same two headers, so a
-notification is genuine when the key equals the merchant's (constant-time) and
-the timestamp is within five minutes of now. Nothing signs the body: the
-session read that follows is what counts.
+time in ``X-Timestamp`` (ms). Its notifications are signed instead
+(docs.clinkbill.com/integration): ``X-Clink-Signature`` is the HMAC-SHA256 of
+``X-Clink-Timestamp + "." + raw body`` under the endpoint's signing secret
+(``whsec_…``, the merchant's ``webhook_secret`` credential; several,
+comma-separated, while Clink rotates it). Clink does not say how the digest is
+written: hex is what public merchant code checks, and base64 of the same bytes
+is accepted too. The timestamp may be seconds or milliseconds and must be within
+five minutes of now. A verified event is still only a hint: the session read
+that follows is what counts.
 
 Amounts are JSON numbers in major units (``"originalAmount": 4.99``); we write
 the number's text from the exact Decimal, never through a float.
@@ -21,8 +26,12 @@ merchantReferenceId), ``integration`` (sk_test_/sk_prod_ keys, test domain),
 """
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 import hmac
 import json
+import re
 from decimal import Decimal
 from typing import Any, Mapping
 from urllib.parse import quote
@@ -36,10 +45,16 @@ SANDBOX_BASE = "https://uat-api.clinkbill.com"
 LIVE_BASE = "https://api.clinkbill.com"
 LIVE_KEY_PREFIX = "sk_prod_"
 SESSION_PATH = "/api/checkout/session"
+REFUND_PATH = "/api/refund"
 
-API_KEY_HEADER = "x-api-key"
-TIMESTAMP_HEADER = "x-timestamp"
-TOLERANCE_MS = 300_000
+SIGNATURE_HEADER = "x-clink-signature"
+TIMESTAMP_HEADER = "x-clink-timestamp"
+SIGN_TYPE_HEADER = "x-clink-signtype"
+SIGN_TYPE = "SHA256"
+TOLERANCE_S = 300
+# A timestamp at or above this is milliseconds (1e11 s is the year 5138).
+MS_THRESHOLD = 10**11
+_HEX_DIGEST = re.compile(r"[0-9A-Fa-f]{64}")
 SUCCESS_CODE = 200
 
 # Our payment method -> Clink's paymentMethodType.
@@ -66,6 +81,24 @@ STATUS_MAP: dict[tuple[str, str], str] = {
 }
 
 EVENT_TYPES = frozenset({"session.complete", "session.expired"})
+
+# refundReasonType is documented as 0-3 without saying what each means; we send 0
+# and give the merchant's words in ``remark``.
+REFUND_REASON_TYPE = 0
+MAX_REMARK_CHARS = 200
+
+# Refund status words, read case-insensitively. The docs name the events
+# refund.created / refund.succeeded / refund.failed but show no refund object,
+# so the other spellings are guesses kept on the safe side: anything else is UNKNOWN.
+REFUND_STATUS_MAP: dict[str, str] = {
+    "created": base.REFUND_PENDING,
+    "pending": base.REFUND_PENDING,
+    "processing": base.REFUND_PENDING,
+    "succeeded": base.REFUND_SUCCEEDED,
+    "success": base.REFUND_SUCCEEDED,
+    "failed": base.REFUND_FAILED,
+    "fail": base.REFUND_FAILED,
+}
 
 
 def map_status(status: object, payment_status: object) -> str:
@@ -183,26 +216,104 @@ def payment_from_session(data: Mapping[str, Any], session_id: str) -> base.Provi
     )
 
 
+# --- refunds ------------------------------------------------------------------------
+
+def refund_request(order_id: str, amount: int, currency: str, reason: str | None, refund_id: str) -> dict[str, Any]:
+    """The ``POST /refund`` body: our refund id is Clink's idempotency key (refundMerchantOrderId)."""
+    if not order_id:
+        raise base.ProviderRejected("clink names no orderId for this session: it was not paid there")
+    return {
+        "orderId": order_id,
+        "refundMerchantOrderId": refund_id,
+        "refundAmount": money.to_major(amount, currency),
+        "refundReasonType": REFUND_REASON_TYPE,
+        "remark": (reason or "")[:MAX_REMARK_CHARS],
+    }
+
+
+def refund_from_answer(data: Mapping[str, Any], refund_id: str, currency: str | None) -> base.ProviderRefund:
+    """A refund object (create or read answer) in our terms; it must be the refund we asked about."""
+    ours = data.get("refundMerchantOrderId")
+    if ours is not None and ours != refund_id:
+        raise base.ProviderError("clink answered about a different refund")
+    raw = data.get("status") if data.get("status") is not None else data.get("refundStatus")
+    status = REFUND_STATUS_MAP.get(raw.lower(), base.REFUND_UNKNOWN) if isinstance(raw, str) else base.REFUND_UNKNOWN
+    named = data.get("refundCurrency") or data.get("currency") or currency
+    # Without a currency the number's digits cannot be read exactly: no amount rather than a guess.
+    amount, read_currency = base.exact_total("clink", "refundAmount", data.get("refundAmount"), named) if named else (None, None)
+    provider_id = data.get("refundId") if isinstance(data.get("refundId"), str) else data.get("id")
+    return base.ProviderRefund(
+        refund_id=refund_id,
+        status=status,
+        raw_status=str(raw),
+        provider_refund_id=provider_id if isinstance(provider_id, str) and provider_id else None,
+        amount=amount,
+        currency=read_currency,
+    )
+
+
 # --- notifications ------------------------------------------------------------------
 
-def notification_headers(api_key: str, timestamp_ms: int) -> dict[str, str]:
-    """The headers Clink sends with an event (for tests and tools)."""
-    return {"X-API-KEY": api_key, "X-Timestamp": str(timestamp_ms), "Content-Type": "application/json"}
+def webhook_secrets(value: object) -> list[str]:
+    """The merchant's signing secrets: a comma-separated string or a list (newest first)."""
+    items = value if isinstance(value, (list, tuple)) else str(value or "").split(",")
+    return [str(item).strip() for item in items if str(item).strip()]
 
 
-def verify_event(headers: Mapping[str, str], body: bytes, api_key: str, now_ms: int) -> base.Notification:
-    """Check a Clink event's key and timestamp; the event it names. Raises NotificationRejected."""
+def signature_bytes(secret: str, timestamp: str, body: bytes) -> bytes:
+    """HMAC-SHA256 of ``timestamp + "." + body`` under ``secret`` (its UTF-8 bytes, prefix and all)."""
+    return hmac.new(secret.encode("utf-8"), timestamp.encode("ascii") + b"." + body, hashlib.sha256).digest()
+
+
+def _sent_digest(value: str) -> bytes | None:
+    """The 32 bytes a signature header carries, written in hex or in (url-safe) base64; None if neither."""
+    text = value.strip()
+    if _HEX_DIGEST.fullmatch(text):
+        return bytes.fromhex(text)
+    if not text.isascii() or not 43 <= len(text) <= 44:
+        return None
+    try:
+        padded = text + "=" * (-len(text) % 4)
+        decoded = base64.b64decode(padded.replace("-", "+").replace("_", "/"), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    # Only the canonical writing of the 32 bytes: stray padding bits make another string.
+    canonical = base64.b64encode(decoded).decode()
+    if len(decoded) != 32 or text.rstrip("=") not in (canonical.rstrip("="), canonical.rstrip("=").replace("+", "-").replace("/", "_")):
+        return None
+    return decoded
+
+
+def _timestamp_s(raw: str) -> int:
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 16:
+        raise NotificationRejected("missing or malformed X-Clink-Timestamp header")
+    value = int(raw)
+    return value // 1000 if value >= MS_THRESHOLD else value
+
+
+def verify_event(headers: Mapping[str, str], body: bytes, secrets: object, now_s: int) -> base.Notification:
+    """Check a Clink event's signature and timestamp; the event it names. Raises NotificationRejected."""
+    keys = webhook_secrets(secrets)
+    if not keys:
+        raise NotificationRejected("no Clink webhook_secret is configured for this merchant")
     lower = {k.lower(): v for k, v in headers.items()}
-    sent_key = lower.get(API_KEY_HEADER)
-    if not sent_key:
-        raise NotificationRejected("missing X-API-KEY header")
-    if not api_key or not hmac.compare_digest(sent_key.encode(), api_key.encode()):
-        raise NotificationRejected("the X-API-KEY header is not the merchant's Clink key")
+    sign_type = (lower.get(SIGN_TYPE_HEADER) or "").strip()
+    if sign_type and sign_type.upper() not in (SIGN_TYPE, "HMAC-SHA256", "HMACSHA256"):
+        raise NotificationRejected(f"unsupported X-Clink-SignType {sign_type[:20]!r}")
     raw_ts = (lower.get(TIMESTAMP_HEADER) or "").strip()
-    if not (raw_ts.isascii() and raw_ts.isdigit()):
-        raise NotificationRejected("missing or malformed X-Timestamp header")
-    if abs(now_ms - int(raw_ts)) > TOLERANCE_MS:
-        raise NotificationRejected("the X-Timestamp is more than 5 minutes from now")
+    sent = _sent_digest(lower.get(SIGNATURE_HEADER) or "")
+    if not raw_ts:
+        raise NotificationRejected("missing X-Clink-Timestamp header")
+    if sent is None:
+        raise NotificationRejected("missing or malformed X-Clink-Signature header")
+    if abs(now_s - _timestamp_s(raw_ts)) > TOLERANCE_S:
+        raise NotificationRejected("the X-Clink-Timestamp is more than 5 minutes from now")
+    # Every secret is tried (no early exit), so timing tells nothing about which one matched.
+    matched = False
+    for key in keys:
+        matched |= hmac.compare_digest(signature_bytes(key, raw_ts, body), sent)
+    if not matched:
+        raise NotificationRejected("the X-Clink-Signature does not match the body under the merchant's webhook_secret")
     try:
         payload = json.loads(body)
         event, data = payload["type"], payload["data"]
@@ -222,10 +333,20 @@ def verify_event(headers: Mapping[str, str], body: bytes, api_key: str, now_ms: 
 
 class Adapter(base.Provider):
     name = "clink"
+    display_name = "Clink"
     currencies = CURRENCIES
     methods = frozenset(METHOD_TYPES)
-    credential_names = ("api_key",)
+    credential_names = ("api_key", "webhook_secret")
+    supports_refunds = True
     default_base_url = SANDBOX_BASE
+
+    @classmethod
+    def check_credentials(cls, credentials: Mapping[str, str]) -> None:
+        secrets = webhook_secrets(credentials.get("webhook_secret"))
+        if not secrets:
+            raise ValueError("webhook_secret must be the signing secret Clink shows for the webhook endpoint (whsec_…)")
+        if any(len(secret) < 16 or any(c.isspace() for c in secret) for secret in secrets):
+            raise ValueError("each webhook_secret must be 16 or more characters without spaces (comma-separated to rotate)")
 
     @classmethod
     def default_base(cls, credentials: Mapping[str, str]) -> str:
@@ -240,7 +361,8 @@ class Adapter(base.Provider):
     def __init__(self, merchant_id: str, credentials: Mapping[str, str], base_url: str,
                  memory: base.ProviderMemory | None = None) -> None:
         super().__init__(merchant_id, credentials, base_url, memory)
-        self._http = ProviderHttp(self.name, secrets=[credentials.get("api_key", "")])
+        self._http = ProviderHttp(
+            self.name, secrets=[credentials.get("api_key", ""), *webhook_secrets(credentials.get("webhook_secret"))])
 
     def _headers(self) -> dict[str, str]:
         return {
@@ -269,5 +391,29 @@ class Adapter(base.Provider):
         response = self._http.request("GET", url, headers=self._headers())
         return payment_from_session(self._data(response.json()), session_id)
 
+    def refund(self, session_id: str, amount: int, currency: str, reason: str | None, refund_id: str) -> str:
+        session = self.read_session(session_id)
+        if session.status != base.PAID:
+            raise base.ProviderRejected(f"clink says the session is {session.raw_status}, not paid")
+        body = encode_json(refund_request(session.provider_reference or "", amount, currency, reason, refund_id))
+        # refundMerchantOrderId makes a repeat of this request the same refund at Clink.
+        response = self._http.request(
+            "POST", self.base_url + REFUND_PATH, headers=self._headers(), body=body, retry_safe=True)
+        try:
+            payload = response.json()
+        except base.ProviderError:
+            # A 2xx means the refund was accepted: an unreadable body must not hide that.
+            return ""
+        refund = refund_from_answer(self._data(payload), refund_id, currency)
+        if refund.status == base.REFUND_FAILED:
+            raise base.ProviderRejected(f"clink refused the refund ({refund.raw_status})")
+        return refund.provider_refund_id or ""
+
+    def read_refund(self, session_id: str, refund_id: str, provider_refund_id: str | None = None) -> base.ProviderRefund:
+        # Clink's own id when we have it; else ours, which Clink keeps as refundMerchantOrderId.
+        url = f"{self.base_url}{REFUND_PATH}/{quote(provider_refund_id or refund_id, safe='')}"
+        response = self._http.request("GET", url, headers=self._headers())
+        return refund_from_answer(self._data(response.json()), refund_id, None)
+
     def verify_notification(self, headers: Mapping[str, str], body: bytes, now_s: int) -> base.Notification:
-        return verify_event(headers, body, self.credentials.get("api_key", ""), now_s * 1000)
+        return verify_event(headers, body, self.credentials.get("webhook_secret"), now_s)

@@ -299,6 +299,7 @@ def awaiting_outcome(checkout_status: str | None, attempt_session_id: str | None
 
 class Adapter(base.Provider):
     name = NAME
+    display_name = "KoreaCheckout"
     currencies = frozenset({"KRW"})
     methods = frozenset(METHOD_MAP.values())
     credential_names = ("api_key", "webhook_secret")
@@ -353,7 +354,9 @@ class Adapter(base.Provider):
         response = self._http().request("GET", self._session_url(session_id), headers=self._headers(), retry_safe=True)
         return parse_session(response.json(), session_id)
 
-    def refund(self, session_id: str, amount: int, currency: str, reason: str | None) -> str:
+    def refund(self, session_id: str, amount: int, currency: str, reason: str | None, refund_id: str) -> str:
+        # KoreaCheckout's refund API takes no idempotency key: ``refund_id`` cannot be sent,
+        # so the request is never repeated by the client (a lost answer is settled by a read).
         response = self._http().request(
             "POST", self._session_url(session_id, "/refund"),
             headers=self._headers(), body=encode(refund_body(amount, currency, reason)), retry_safe=False,

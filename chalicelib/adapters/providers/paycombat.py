@@ -385,14 +385,24 @@ def balances_from_wallet(wallet: object) -> dict[str, list[dict[str, Any]]]:
 
 # --- the adapter --------------------------------------------------------------------
 
+PAGE_ORIGIN = "https://checkout.paycombat.com"
+
+
 class Adapter(base.Provider):
     name = NAME
+    display_name = "PayCombat"
     currencies = frozenset(currency for currency, _ in SUPPORTED)
     methods = frozenset(method for _, method in SUPPORTED)
     credential_names = ("x_token", "signature_key")
     default_base_url = LIVE_BASE
     # The currency of the wallet onboarding finds or creates.
     wallet_currency = "KRW"
+
+    @classmethod
+    def page_origins(cls, credentials: Mapping[str, str]) -> tuple[str, ...]:
+        # docs.paycombat.com (get-detail-checkout): checkout_url is on checkout.paycombat.com, not the
+        # API host, for a sandbox (snd_) checkout; that live pages are on the same host is assumed.
+        return (PAGE_ORIGIN,)
 
     @classmethod
     def default_base(cls, credentials: Mapping[str, str]) -> str:

@@ -196,6 +196,7 @@ def same_json(a: Any, b: Any) -> bool:
 
 class Adapter(base.Provider):
     name = "payfect"
+    display_name = "Payfect"
     currencies = CURRENCIES
     methods = METHODS
     credential_names = ("api_key", "secret_key")
@@ -203,8 +204,9 @@ class Adapter(base.Provider):
 
     @classmethod
     def page_origins(cls, credentials: Mapping[str, str]) -> tuple[str, ...]:
-        # The seed's checkout URL is on buy-dev.payfect.finance; no key prefix tells test from live.
-        return ("https://buy-dev.payfect.finance", "https://buy.payfect.finance")
+        # The seed's checkout URL is on buy-dev.payfect.finance. The live host is not published:
+        # it is not guessed here, and a page there is still reached (pages.to_provider).
+        return ("https://buy-dev.payfect.finance",)
 
     @classmethod
     def check_credentials(cls, credentials: Mapping[str, str]) -> None:

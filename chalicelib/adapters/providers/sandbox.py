@@ -56,6 +56,7 @@ def sign(merchant_id: str, body: bytes, timestamp_s: int) -> str:
 
 class Adapter(base.Provider):
     name = "sandbox"
+    display_name = "Sandbox"
     currencies = frozenset(money.EXPONENTS)
     methods = frozenset(PAYMENT_METHODS)
     credential_names = ()

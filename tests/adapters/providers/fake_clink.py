@@ -7,9 +7,17 @@ has, every price's currency must be the session's, and the prices must add up
 to ``originalAmount`` exactly. Any violation is a 4xx in Clink's
 ``{code, msg, data}`` shape. Sessions are kept, so reads return them; the hosted
 page (``/pay/{id}``) pays a session when posted to, like a shopper would.
+
+Events are signed the way docs.clinkbill.com/integration describes, with an HMAC
+written here (not the product's verifier): ``X-Clink-Signature`` = HMAC-SHA256 of
+``X-Clink-Timestamp + "." + body`` under the endpoint's signing secret, in hex
+(``encoding="base64"`` for the other reading), ``X-Clink-SignType: SHA256``.
 """
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import re
 import time
@@ -30,6 +38,8 @@ CREATE_FIELDS = {
 PRICE_FIELDS = {"name", "unitAmount", "quantity", "currency", "imageUrl"}
 SESSION_PATH = re.compile(r"^/api/checkout/session/([A-Za-z0-9_]+)$")
 PAY_PATH = re.compile(r"^/pay/([A-Za-z0-9_]+)$")
+REFUND_PATH = re.compile(r"^/api/refund/([A-Za-z0-9_-]+)$")
+REFUND_FIELDS = {"orderId", "refundMerchantOrderId", "refundAmount", "refundReasonType", "remark"}
 
 
 class ContractViolation(Exception):
@@ -62,11 +72,26 @@ def _number(value: Any, where: str, currency: str) -> Decimal:
     return number
 
 
+DEFAULT_SIGNING_SECRET = "whsec_" + "Zm9yLXRlc3RzLW9ubHktY2xpbmstc2lnbmluZw"
+
+
+def sign_event(body: bytes, secret: str, timestamp: str, encoding: str = "hex") -> dict[str, str]:
+    """The headers Clink sends with an event body: its HMAC over ``timestamp.body``."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).digest()
+    signature = digest.hex() if encoding == "hex" else base64.b64encode(digest).decode()
+    return {"Content-Type": "application/json", "X-Clink-Timestamp": timestamp,
+            "X-Clink-Signature": signature, "X-Clink-SignType": "SHA256"}
+
+
 class FakeClink(FakeProvider):
-    def __init__(self, api_key: str) -> None:
+    def __init__(self, api_key: str, webhook_secret: str = DEFAULT_SIGNING_SECRET) -> None:
         self.api_key = api_key
+        self.webhook_secret = webhook_secret
         self.sessions: dict[str, dict[str, Any]] = {}
         self.created: list[dict[str, Any]] = []   # request bodies that were accepted
+        self.refunds: dict[str, dict[str, Any]] = {}         # by refundMerchantOrderId
+        self.refund_requests: list[dict[str, Any]] = []      # refund bodies that were accepted (repeats too)
+        self.refund_status = "succeeded"                     # what a new refund reports
         super().__init__()
 
     # --- the API ---------------------------------------------------------------------
@@ -78,6 +103,15 @@ class FakeClink(FakeProvider):
             self._authenticate(request)
             if request.method == "POST" and request.path == "/api/checkout/session":
                 return self._ok(self._create(request))
+            if request.method == "POST" and request.path == "/api/refund":
+                return self._ok(self._refund(request))
+            refund = REFUND_PATH.match(request.path)
+            if request.method == "GET" and refund:
+                found = self.refunds.get(refund.group(1)) or next(
+                    (r for r in self.refunds.values() if r["refundId"] == refund.group(1)), None)
+                if found is None:
+                    raise ContractViolation(404, "refund not found")
+                return self._ok(dict(found))
             match = SESSION_PATH.match(request.path)
             if request.method == "GET" and match:
                 session = self.sessions.get(match.group(1))
@@ -176,6 +210,48 @@ class FakeClink(FakeProvider):
             "expireTime": self.sessions[session_id]["expire"],
         }
 
+    def _refund(self, request: Request) -> dict[str, Any]:
+        """POST /refund: an exact major-unit amount, at most what remains; refundMerchantOrderId is the idempotency key."""
+        try:
+            body = json.loads(request.body, parse_float=Decimal)
+        except ValueError as e:
+            raise ContractViolation(400, "body is not JSON") from e
+        if not isinstance(body, dict) or set(body) - REFUND_FIELDS:
+            raise ContractViolation(400, f"unknown fields {sorted(set(body) - REFUND_FIELDS) if isinstance(body, dict) else body}")
+        ours = body.get("refundMerchantOrderId")
+        if not isinstance(ours, str) or not ours or len(ours) > 64:
+            raise ContractViolation(400, "refundMerchantOrderId is required (a string of at most 64 characters)")
+        reason = body.get("refundReasonType")
+        if isinstance(reason, bool) or not isinstance(reason, int) or not 0 <= reason <= 3:
+            raise ContractViolation(400, "refundReasonType must be 0, 1, 2 or 3")
+        if "remark" in body and not isinstance(body["remark"], str):
+            raise ContractViolation(400, "remark must be a string")
+        session = next((s for s in self.sessions.values() if s["orderId"] and s["orderId"] == body.get("orderId")), None)
+        if session is None or session["paymentStatus"] != "paid":
+            raise ContractViolation(400, "ORDER_NOT_FOUND: orderId names no paid order")
+        currency = session["originalCurrency"]
+        amount = _number(body.get("refundAmount"), "refundAmount", currency)
+        if ours in self.refunds:
+            earlier = self.refunds[ours]
+            if earlier["orderId"] != body["orderId"] or earlier["refundAmount"] != amount:
+                raise ContractViolation(400, "DUPLICATE_REFUND: refundMerchantOrderId was used for another refund")
+            self.refund_requests.append(body)
+            return dict(earlier)
+        refunded = sum((r["refundAmount"] for r in self.refunds.values() if r["orderId"] == body["orderId"]), Decimal(0))
+        if amount <= 0 or amount > session["amountTotal"] - refunded:
+            raise ContractViolation(400, f"refundAmount must be more than 0 and at most {session['amountTotal'] - refunded}")
+        refund = {
+            "refundId": "rf_" + uuid.uuid4().hex[:16],
+            "refundMerchantOrderId": ours,
+            "orderId": body["orderId"],
+            "refundAmount": amount,
+            "refundCurrency": currency,
+            "status": self.refund_status,
+        }
+        self.refunds[ours] = refund
+        self.refund_requests.append(body)
+        return dict(refund)
+
     def _view(self, session: dict[str, Any]) -> dict[str, Any]:
         return dict(session)
 
@@ -199,6 +275,12 @@ class FakeClink(FakeProvider):
         """Set fields of a kept session (a test playing the provider: expire it, misreport an amount)."""
         with self.lock:
             self.sessions[session_id].update(fields)
+
+    def signed(self, body: bytes, timestamp_ms: int | None = None, secret: str | None = None,
+               encoding: str = "hex") -> dict[str, str]:
+        """Headers for ``body`` as Clink signs it (``timestamp_ms`` defaults to now)."""
+        stamp = str(int(time.time() * 1000) if timestamp_ms is None else timestamp_ms)
+        return sign_event(body, self.webhook_secret if secret is None else secret, stamp, encoding)
 
     def event(self, session_id: str, event_type: str = "session.complete") -> bytes:
         """The body Clink posts for a session event (api-reference/webhook/session)."""

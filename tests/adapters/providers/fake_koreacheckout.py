@@ -71,6 +71,9 @@ class FakeKoreaCheckout(FakeProvider):
         self.refund_requests: list[dict[str, Any]] = []
         self.rejections: list[Reply] = []
         super().__init__()
+        # Where the hosted page is served: the API's origin unless a test names another
+        # (``http://localhost:port``: the same server on an origin no configuration knows).
+        self.page_base = self.url
 
     # --- the API ------------------------------------------------------------------
 
@@ -78,6 +81,12 @@ class FakeKoreaCheckout(FakeProvider):
         hosted = HOSTED_PATH.match(request.path)
         if request.method == "GET" and hosted:
             return self._hosted_page(hosted.group(1))
+        if request.method == "POST" and hosted and hosted.group(1) in self.sessions:
+            # The shopper pays on the page and is sent back to returnUrl.
+            session = self.sessions[hosted.group(1)]
+            session.update(status="completed", paymentMethod="card", gateway="toss",
+                           gatewayTransactionId="toss_tx_" + secrets.token_hex(6), completedAt=_iso(datetime.now(UTC)))
+            return Reply(303, b"", {"Location": session["request"]["returnUrl"], "Content-Type": "text/plain"})
         if request.headers.get("x-api-key") != self.api_key:
             return self._reject(_error(401, "unauthorized", "Invalid API key"))
         if request.method == "POST" and request.path == "/api/checkout/create-session":
@@ -129,7 +138,7 @@ class FakeKoreaCheckout(FakeProvider):
         return Reply(200, {
             "success": True,
             "sessionId": session_id,
-            "checkoutUrl": f"{self.url}/checkout/{session_id}",
+            "checkoutUrl": f"{self.page_base}/checkout/{session_id}",
             "expiresAt": self.sessions[session_id]["expiresAt"],
         })
 
@@ -219,7 +228,8 @@ class FakeKoreaCheckout(FakeProvider):
     def _hosted_page(self, session_id: str) -> Reply:
         if session_id not in self.sessions:
             return Reply(404, b"<!doctype html><title>Not found</title>", {"Content-Type": "text/html"})
-        page = f"<!doctype html><title>KoreaCheckout</title><h1>{session_id}</h1>".encode()
+        page = (f"<!doctype html><title>KoreaCheckout</title><h1>{session_id}</h1>"
+                "<form method=post><button>Pay</button></form>").encode()
         return Reply(200, page, {"Content-Type": "text/html; charset=utf-8"})
 
     # --- the provider's side, driven by tests ---------------------------------------

@@ -97,6 +97,11 @@ class FakePayCombat(FakeProvider):
         self.wallets: list[dict[str, Any]] = []
         self.rejections: list[tuple[int, str]] = []
         super().__init__()
+        # Where checkout_url points: the API's origin unless a test names another, as
+        # PayCombat's own checkout.paycombat.com is not its API host.
+        self.page_base = self.url
+        # True: the page asks the shopper to pay (a form) before sending them back.
+        self.page_pays = False
 
     # --- the API ---------------------------------------------------------------------
 
@@ -104,6 +109,8 @@ class FakePayCombat(FakeProvider):
         try:
             if request.method == "GET" and request.path.startswith("/checkout/"):
                 return self._hosted_page(request.path.rsplit("/", 1)[1])
+            if request.method == "POST" and request.path.startswith("/checkout/") and self.page_pays:
+                return self._hosted_page(request.path.rsplit("/", 1)[1], paid=True)
             self._authenticate(request)
             body = self._verified_body(request) if request.method in ("POST", "PATCH") else None
             return self._route(request, body)
@@ -209,7 +216,7 @@ class FakePayCombat(FakeProvider):
             "customer_id": None,
             "redirect_url": body["redirect_url"],
             "advanced_redirect_url": None,
-            "checkout_url": f"{self.url}/checkout/{token}",
+            "checkout_url": f"{self.page_base}/checkout/{token}",
             "expire_at": body["expire_at"],
             "status": "PENDING",
             "virtual_account": None,
@@ -241,11 +248,16 @@ class FakePayCombat(FakeProvider):
         record["updated_at"] = iso(time.time())
         return record
 
-    def _hosted_page(self, token: str) -> Reply:
+    def _hosted_page(self, token: str, paid: bool = False) -> Reply:
         """The shopper on PayCombat's page: it shows the account and links back to redirect_url."""
         record = next((c for c in self.checkouts.values() if c["checkout_token"] == token), None)
         if record is None:
             return Reply(404, b"not found", {"Content-Type": "text/plain"})
+        if self.page_pays and not paid:
+            return Reply(200, b"<!doctype html><title>PayCombat</title><form method=post><button>Pay</button></form>",
+                         {"Content-Type": "text/html; charset=utf-8"})
+        if paid:
+            record.update(status="SUCCESS", updated_at=iso(time.time()))
         return Reply(302, b"", {"Location": record["redirect_url"], "Content-Type": "text/plain"})
 
     # --- wallet ----------------------------------------------------------------------

@@ -1,4 +1,7 @@
 """Clink's pure mapping, table by table: requests, exact amounts, statuses, events."""
+import base64
+import hashlib
+import hmac
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -10,6 +13,7 @@ from chalicelib.adapters.providers.http import HttpResponse
 from chalicelib.domain import money
 from chalicelib.domain.errors import NotificationRejected
 from chalicelib.domain.model import Checkout, LineItem
+from tests.adapters.providers.fake_clink import sign_event
 
 FIXTURES = Path(__file__).parent / "fixtures" / "clink"
 KEY = "sk_test_5f1c0a8e2b7d4c9f"
@@ -220,50 +224,109 @@ def test_the_default_base_follows_the_key(key, expected):
 
 
 # --- notifications --------------------------------------------------------------------
+# Signatures are made here with hmac directly (sign_event, in the fake), never with the adapter.
 
 EVENT = (FIXTURES / "event_session_complete.json").read_bytes()
+SECRET = "whsec_" + "dGVzdC1zaWduaW5nLXNlY3JldC1jbGluaw"
+OLD = "whsec_" + "cHJldmlvdXMtc2lnbmluZy1zZWNyZXQ"
+NOW_MS = NOW_S * 1000
+EXPECTED = base.Notification(event="session.complete", session_id="sess_abc123xyz",
+                             checkout_id="chk_2Xb9QmTz7LkP4vRw8NcY1sDe")
 
 
-@pytest.mark.parametrize("offset_ms", [0, -1, 1, -299_000, 299_000, -300_000, 300_000])
-def test_an_event_with_the_key_and_a_fresh_timestamp_is_verified(offset_ms):
-    headers = clink.notification_headers(KEY, NOW_S * 1000 + offset_ms)
-    note = clink.verify_event(headers, EVENT, KEY, NOW_S * 1000)
-    assert note == base.Notification(event="session.complete", session_id="sess_abc123xyz",
-                                     checkout_id="chk_2Xb9QmTz7LkP4vRw8NcY1sDe")
+def digest(secret: str, stamp: str, body: bytes) -> bytes:
+    return hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).digest()
+
+
+@pytest.mark.parametrize("stamp", [str(NOW_MS), str(NOW_MS - 300_000), str(NOW_MS + 300_000), str(NOW_S),
+                                   str(NOW_S - 300), str(NOW_S + 300)])
+@pytest.mark.parametrize("encoding", ["hex", "base64"])
+def test_a_signed_event_with_a_fresh_timestamp_is_verified(stamp, encoding):
+    note = clink.verify_event(sign_event(EVENT, SECRET, stamp, encoding), EVENT, SECRET, NOW_S)
+    assert note == EXPECTED
+
+
+@pytest.mark.parametrize("writing", [
+    lambda d: d.hex().upper(),
+    lambda d: base64.b64encode(d).decode().rstrip("="),
+    lambda d: base64.urlsafe_b64encode(d).decode(),
+    lambda d: "  " + d.hex() + " ",
+])
+def test_the_same_digest_written_another_way_is_the_same_signature(writing):
+    headers = {"X-Clink-Timestamp": str(NOW_MS), "X-Clink-Signature": writing(digest(SECRET, str(NOW_MS), EVENT))}
+    assert clink.verify_event(headers, EVENT, SECRET, NOW_S) == EXPECTED
+
+
+@pytest.mark.parametrize("secrets", [f"{SECRET},{OLD}", f"{OLD}, {SECRET}", [OLD, SECRET]])
+def test_any_of_several_secrets_verifies_while_rotating(secrets):
+    assert clink.verify_event(sign_event(EVENT, SECRET, str(NOW_MS)), EVENT, secrets, NOW_S) == EXPECTED
+
+
+def _headers(**changes: str | None) -> dict[str, str]:
+    headers = sign_event(EVENT, SECRET, str(NOW_MS))
+    for name, value in changes.items():
+        header = {"sig": "X-Clink-Signature", "ts": "X-Clink-Timestamp", "type": "X-Clink-SignType"}[name]
+        if value is None:
+            headers.pop(header)
+        else:
+            headers[header] = value
+    return headers
 
 
 REJECTED = [
-    ("stale by 301 s", {"X-API-KEY": KEY, "X-Timestamp": str(NOW_S * 1000 - 301_000)}, EVENT),
-    ("stale by 300.001 s", {"X-API-KEY": KEY, "X-Timestamp": str(NOW_S * 1000 - 300_001)}, EVENT),
-    ("future by 301 s", {"X-API-KEY": KEY, "X-Timestamp": str(NOW_S * 1000 + 301_000)}, EVENT),
-    ("seconds, not ms", {"X-API-KEY": KEY, "X-Timestamp": str(NOW_S)}, EVENT),
-    ("wrong key", {"X-API-KEY": "sk_test_forged000000000", "X-Timestamp": str(NOW_S * 1000)}, EVENT),
-    ("key prefix only", {"X-API-KEY": KEY[:-1], "X-Timestamp": str(NOW_S * 1000)}, EVENT),
-    ("non-ascii key", {"X-API-KEY": "키", "X-Timestamp": str(NOW_S * 1000)}, EVENT),
-    ("no key", {"X-Timestamp": str(NOW_S * 1000)}, EVENT),
-    ("empty key", {"X-API-KEY": "", "X-Timestamp": str(NOW_S * 1000)}, EVENT),
-    ("no timestamp", {"X-API-KEY": KEY}, EVENT),
-    ("odd timestamp", {"X-API-KEY": KEY, "X-Timestamp": "2023-11-07T05:31:56Z"}, EVENT),
-    ("negative timestamp", {"X-API-KEY": KEY, "X-Timestamp": "-1"}, EVENT),
-    ("not json", {"X-API-KEY": KEY, "X-Timestamp": str(NOW_S * 1000)}, b"type=session.complete"),
-    ("no data", {"X-API-KEY": KEY, "X-Timestamp": str(NOW_S * 1000)}, b'{"type":"session.complete"}'),
+    ("wrong secret", sign_event(EVENT, OLD, str(NOW_MS)), EVENT),
+    ("the API key as secret", sign_event(EVENT, KEY, str(NOW_MS)), EVENT),
+    ("stale by 301 s (ms)", sign_event(EVENT, SECRET, str(NOW_MS - 301_000)), EVENT),
+    ("stale by 300.001 s", sign_event(EVENT, SECRET, str(NOW_MS - 301_000 + 999)), EVENT),
+    ("future by 301 s (s)", sign_event(EVENT, SECRET, str(NOW_S + 301)), EVENT),
+    ("tampered body", sign_event(EVENT, SECRET, str(NOW_MS)), EVENT.replace(b"99.99", b"0.99")),
+    ("body with a byte added", sign_event(EVENT, SECRET, str(NOW_MS)), EVENT + b" "),
+    ("timestamp changed after signing", _headers(ts=str(NOW_MS + 1)), EVENT),
+    ("seconds swapped for ms after signing", _headers(ts=str(NOW_S)), EVENT),
+    ("no signature", _headers(sig=None), EVENT),
+    ("empty signature", _headers(sig=""), EVENT),
+    ("no timestamp", _headers(ts=None), EVENT),
+    ("odd timestamp", _headers(ts="2023-11-07T05:31:56Z"), EVENT),
+    ("negative timestamp", _headers(ts="-1"), EVENT),
+    ("truncated signature", _headers(sig=digest(SECRET, str(NOW_MS), EVENT).hex()[:-2]), EVENT),
+    ("signature of the body only", _headers(sig=hmac.new(SECRET.encode(), EVENT, hashlib.sha256).hexdigest()), EVENT),
+    ("another sign type", _headers(type="MD5"), EVENT),
+    ("the old X-API-KEY echo", {"X-API-KEY": KEY, "X-Timestamp": str(NOW_MS)}, EVENT),
+    ("not json, signed", sign_event(b"type=session.complete", SECRET, str(NOW_MS)), b"type=session.complete"),
+    ("no data, signed", sign_event(b'{"type":"session.complete"}', SECRET, str(NOW_MS)), b'{"type":"session.complete"}'),
 ]
 
 
 @pytest.mark.parametrize("case,headers,body", REJECTED, ids=[c[0] for c in REJECTED])
 def test_events_that_fail_verification_are_rejected(case, headers, body):
     with pytest.raises(NotificationRejected):
-        clink.verify_event(headers, body, KEY, NOW_S * 1000)
+        clink.verify_event(headers, body, SECRET, NOW_S)
 
 
-def test_a_merchant_without_a_key_verifies_nothing():
+@pytest.mark.parametrize("secrets", ["", " , ", [], None])
+def test_a_merchant_without_a_signing_secret_verifies_nothing(secrets):
     with pytest.raises(NotificationRejected):
-        clink.verify_event({"X-API-KEY": "", "X-Timestamp": str(NOW_S * 1000)}, EVENT, "", NOW_S * 1000)
+        clink.verify_event(sign_event(EVENT, "", str(NOW_MS)), EVENT, secrets, NOW_S)
 
 
-def test_header_names_are_case_insensitive_and_the_key_never_in_the_message():
-    note = clink.verify_event({"x-api-key": KEY, "x-timestamp": str(NOW_S * 1000)}, EVENT, KEY, NOW_S * 1000)
-    assert note.session_id == "sess_abc123xyz"
+def test_header_names_are_case_insensitive_and_the_secret_never_in_the_message():
+    lower = {k.lower(): v for k, v in sign_event(EVENT, SECRET, str(NOW_MS)).items()}
+    assert clink.verify_event(lower, EVENT, SECRET, NOW_S).session_id == "sess_abc123xyz"
     with pytest.raises(NotificationRejected) as raised:
-        clink.verify_event({"X-API-KEY": KEY + "x", "X-Timestamp": "1"}, EVENT, KEY, NOW_S * 1000)
-    assert KEY not in str(raised.value)
+        clink.verify_event(sign_event(EVENT, OLD, str(NOW_MS)), EVENT, SECRET, NOW_S)
+    assert SECRET not in str(raised.value) and OLD not in str(raised.value)
+
+
+@pytest.mark.parametrize("credentials,ok", [
+    ({"api_key": KEY, "webhook_secret": SECRET}, True),
+    ({"api_key": KEY, "webhook_secret": f"{SECRET},{OLD}"}, True),
+    ({"api_key": KEY, "webhook_secret": ""}, False),
+    ({"api_key": KEY, "webhook_secret": "whsec_short"}, False),
+    ({"api_key": KEY, "webhook_secret": "whsec_has a space inside it"}, False),
+])
+def test_onboarding_checks_the_signing_secret(credentials, ok):
+    if ok:
+        clink.Adapter.check_credentials(credentials)
+    else:
+        with pytest.raises(ValueError):
+            clink.Adapter.check_credentials(credentials)

@@ -21,7 +21,7 @@ def test_a_payfect_secret_that_is_not_a_fernet_key_is_refused_at_onboarding(db):
     ("sk_prod_abc", "https://checkout.clinkbill.com"),
 ])
 def test_the_checkout_page_lets_its_form_land_on_the_providers_hosted_page(client, db, api_key, origin):
-    merchant = create_merchant(db, provider="clink", credentials={"api_key": api_key})
+    merchant = create_merchant(db, provider="clink", credentials={"api_key": api_key, "webhook_secret": "whsec_" + "x" * 32})
     created = api_json(client.http.post("/api/checkouts", headers=merchant.headers,
                                         body=json.dumps(checkout_body(currency="USD", customer={"email": "a@b.example"}))))
     page = client.http.get(f"/c/{created['id']}")
