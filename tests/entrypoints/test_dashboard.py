@@ -661,3 +661,19 @@ def test_the_language_is_the_merchants_until_lang_picks_another_which_is_kept(ap
     assert '<html lang="en">' in following and "<h1>Checkouts</h1>" in following
     assert '<html lang="ko">' in dash.get("/dashboard/settings", lang="ko").text
     assert '<html lang="ko">' in dash.get("/dashboard/developers").text
+
+
+def test_the_list_shows_checkouts_indexed_before_microseconds_once_each_with_or_without_dates(app, other_shop, local_db):
+    import dataclasses
+
+    from chalicelib.domain import ids
+    from chalicelib.domain.counters import kst_day
+
+    new = flow.create_checkout(app, other_shop.api_key, "https://shop.example")
+    older = dataclasses.replace(local_db.get_checkout(new["id"]), id=ids.new_id("chk"), created_at_us=None)
+    local_db.create_checkout(older)
+    dash = signed_in(app, other_shop)
+    today = kst_day(clock.now_s())
+    for query in ({}, {"from": today}, {"from": today, "to": today}, {"to": today}):
+        rows = re.findall(r'<tr data-checkout="(chk_\w+)"', dash.get("/dashboard/checkouts", **query).text)
+        assert rows == [new["id"], older.id], query
