@@ -13,11 +13,12 @@ import pytest
 import requests
 
 from chalicelib.entrypoints.admin import run as admin
-from tests.browser.conftest import VIEWPORTS, sandbox_over_http, submit_over_http
+from tests.browser.conftest import SCREENSHOTS, VIEWPORTS, sandbox_over_http, submit_over_http
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 BUDGET_BYTES = 60 * 1024
+WEIGHTS: dict[str, int] = {}
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 
@@ -78,6 +79,7 @@ def check(browsing: Any, weigher: Weigher, url: str, name: str, status: int = 20
         assert violations == [], f"{name} ({viewport}): " + json.dumps(violations, ensure_ascii=False, indent=1)
         assert weigher.third_party() == [], (name, weigher.third_party())
         assert weigher.first_party_bytes() <= BUDGET_BYTES, (name, weigher.first_party_bytes(), weigher.rows)
+        WEIGHTS[f"{name}-{viewport}"] = weigher.first_party_bytes()
         if viewport == "phone":
             overflow = browsing.page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 0, f"{name} scrolls sideways by {overflow}px at {VIEWPORTS['phone']['width']}px"
@@ -148,3 +150,5 @@ def test_every_dashboard_page_in_chromium(browsing_factory, live_server, merchan
     assert axe(browsing) == []
     browsing.screenshot("dashboard-developers-rotated")
     browsing.assert_clean(allow_console=http_status(401, 404, 422))
+    # The figures behind the budget, beside the screenshots.
+    (SCREENSHOTS.parent / "dashboard-page-weights.json").write_text(json.dumps(WEIGHTS, indent=1, sort_keys=True))
