@@ -54,9 +54,12 @@ def record_open(store: Store, checkout: Checkout) -> None:
                           store.counter_items(checkout.merchant_id, counters.for_open(checkout)))
         checkout.opened_at_s = now
     except TransactionConflict:
-        log.warning("first view of %s not counted: its counter shard stayed busy", checkout.id)
+        log.warning("first view of %s not counted yet: its counter shard stayed busy", checkout.id)
     except StaleItem:
         pass  # counted by the request that got there first
+    except Exception:  # noqa: BLE001 - the shopper's page matters more than its count
+        # Neither the mark nor the count was written (one transaction): the next view counts it.
+        log.warning("first view of %s not counted yet: the table refused the write", checkout.id, exc_info=True)
 
 
 def delivery_items(store: Store, event: dict[str, Any], status: int | None, now_s: int) -> list[dict[str, Any]]:

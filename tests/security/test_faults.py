@@ -133,6 +133,24 @@ def test_a_throttled_page_read_is_a_friendly_page(faulty_db, proxy, web, fault):
     assert web.get(f"/c/{created['id']}").status == 200
 
 
+@pytest.mark.parametrize("fault", DB_FAULTS)
+def test_a_first_view_the_table_refuses_still_shows_the_page_and_the_next_view_counts_it(faulty_db, proxy, web, fault, figures):
+    from chalicelib.usecases import dashboard_stats
+
+    merchant = create_merchant(faulty_db)
+    created = web.post("/api/checkouts", json.dumps(checkout_body()), merchant.headers).json()
+    proxy.inject("TransactWriteItems", fault, times=2, contains="opened_at_s")
+    assert web.get(f"/c/{created['id']}").status == 200
+    assert proxy.failed() == 2 and faulty_db.get_checkout(created["id"]).opened_at_s is None
+    assert dashboard_stats.overview(faulty_db, merchant.id, "today").funnel["opened"] == 0
+    assert web.get(f"/c/{created['id']}").status == 200
+    assert web.get(f"/c/{created['id']}").status == 200
+    assert faulty_db.get_checkout(created["id"]).opened_at_s is not None
+    assert dashboard_stats.overview(faulty_db, merchant.id, "today").funnel["opened"] == 1
+    figures.add("faults", f"DynamoDB {fault} x2 on a checkout's first view (its dashboard count)", 1, server_errors=0,
+                expect="page 200, mark and count both unwritten; next view counts once")
+
+
 def paid_sandbox_checkout(db: Store, web: Web, make_rig: Any, webhook_url: str) -> tuple[Any, str, str]:
     rig = make_rig("sandbox", db, webhook_url)
     checkout_id, session_id = rig.start(web)
