@@ -84,6 +84,7 @@ def _serve_demo_checkout() -> tuple[str, Any]:
 
     from app import app
     from chalicelib.adapters import store
+    from chalicelib.entrypoints.admin import DEMO_BUSINESS
     from chalicelib.usecases import checkouts, merchants
     from tools.dynamodb_local import MotoServer, free_port
 
@@ -97,11 +98,13 @@ def _serve_demo_checkout() -> tuple[str, Any]:
     merchant, _, _ = merchants.create(
         table, merchant_id=f"bench-{uuid.uuid4().hex[:8]}", name="데모 상점 Demo Store", provider="sandbox",
         allowed_hosts=["127.0.0.1"], support_email="help@example.com",
+        # A complete seller profile: the footer and notices a Korean storefront must carry.
+        business_profile=dict(DEMO_BUSINESS),
     )
     checkout = checkouts.create(table, merchant, {
         "line_items": [
             {"name": "유기농 녹차 세트", "unit_amount": 19000, "quantity": 1},
-            {"name": "배송비", "unit_amount": 3000, "quantity": 1},
+            {"name": "배송비", "unit_amount": 3000, "quantity": 1, "shipping": True},
         ],
         "currency": "KRW",
         "success_url": f"{base}/thanks", "cancel_url": f"{base}/cart",

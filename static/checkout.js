@@ -1,13 +1,10 @@
 /* Hosted checkout. Every page works without this file; it only adds (see docs/script-inventory.json):
    on the form, the Daum/Kakao address search loaded on demand, light checks before the
    server's (never instead), focus on the error summary, the bank for virtual accounts and one
-   submit per click, typed values kept when a promotion code is applied; on the waiting pages,
-   status polling that moves on by itself. */
+   submit per click, typed values kept when a promotion code is applied, the cash-receipt,
+   instalment and recipient fields shown only when they apply. The waiting pages have status.js. */
 (function () {
   "use strict";
-  // Newer builds come from kakaocdn as kakao.Postcode; the daumcdn URL serves daum.Postcode.
-  var POSTCODE = ["https://t1.kakaocdn.net/mapjsapi/bundle/postcode/prod/postcode.v2.js",
-    "https://t1.daumcdn.net/mapjsapi/bundle/postcode/prod/postcode.v2.js"];
   // What check() judges; a phone's format or a bank is the server's to say.
   var CHECKED = ["name", "email", "phone", "postal_code", "address1", "address2", "payment_method", "agree"];
   var d = document;
@@ -106,71 +103,20 @@
       if (target) { event.preventDefault(); target.focus(); }
     });
 
-    // --- address search ---
+    // --- address search: its code (postcode.js) loads on the first press, as Kakao's script does ---
     var search = q(form, "[data-postcode-search]");
-    var layer = q(form, "[data-postcode-layer]");
-    var frame = q(form, "[data-postcode-frame]");
-
-    function postcodeClass() {
-      var w = window;
-      return (w.kakao && w.kakao.Postcode) || (w.daum && w.daum.Postcode) || null;
-    }
-
-    function loadPostcode(index, done) {
-      if (postcodeClass() || index >= POSTCODE.length) { done(postcodeClass()); return; }
-      var script = make("script");
-      var settled = false;
-      var timer = setTimeout(function () { next(false); }, 10000);
-      function next(loaded) {
-        if (settled) { return; }
-        settled = true;
-        clearTimeout(timer);
-        // Builds that fetch their core later offer postcode.load(callback).
-        var later = loaded && !postcodeClass() && ((window.kakao || {}).postcode || (window.daum || {}).postcode);
-        if (later && later.load) { later.load(function () { loadPostcode(postcodeClass() ? 0 : index + 1, done); }); return; }
-        loadPostcode(loaded && postcodeClass() ? 0 : index + 1, done);
-      }
-      script.src = POSTCODE[index];
-      script.nonce = nonce;
-      script.onload = function () { next(true); };
-      script.onerror = function () { next(false); };
-      d.head.appendChild(script);
-    }
-
-    function closeLayer() {
-      layer.hidden = true;
-      frame.textContent = "";
-      search.setAttribute("aria-expanded", "false");
-    }
-
-    if (search && layer && frame) {
+    if (search) {
       search.hidden = false;
       search.addEventListener("click", function () {
+        if (window.checkoutPostcode) { window.checkoutPostcode(form, search); return; }
         search.disabled = true;
-        loadPostcode(0, function (Postcode) {
-          search.disabled = false;
-          q(form, "[data-postcode-failed]").hidden = !!Postcode;
-          if (!Postcode) { q(form, "#f-postal_code").focus(); return; }  // the fields stay typeable
-          layer.hidden = false;
-          frame.textContent = "";
-          search.setAttribute("aria-expanded", "true");
-          new Postcode({
-            width: "100%",
-            height: "100%",
-            oncomplete: function (data) {
-              var jibun = q(form, "#f-address_jibun");
-              q(form, "#f-postal_code").value = data.zonecode || "";
-              q(form, "#f-address1").value = data.roadAddress || data.address || "";
-              if (jibun) { jibun.value = data.jibunAddress || data.autoJibunAddress || ""; }
-              ["postal_code", "address1"].forEach(function (name) { setError(name, null); });
-              closeLayer();
-              q(form, "#f-address2").focus();
-            }
-          }).embed(frame);
-          layer.scrollIntoView({ block: "nearest" });
-        });
+        var script = make("script");
+        script.src = search.getAttribute("data-src");
+        script.nonce = nonce;
+        script.onload = function () { window.checkoutPostcode(form, search); };
+        script.onerror = function () { search.disabled = false; q(form, "[data-postcode-failed]").hidden = false; };
+        d.head.appendChild(script);
       });
-      q(layer, "[data-postcode-close]").addEventListener("click", function () { closeLayer(); search.focus(); });
     }
 
     // --- the bank, asked only for a virtual account ---
@@ -182,6 +128,19 @@
       q(bank, "select").disabled = !show;
     }
     if (bank) { inputs("payment_method").forEach(function (r) { r.addEventListener("change", syncBank); }); syncBank(); }
+
+    // Cash receipt for cash methods, instalments for cards; the recipient only when it is someone else.
+    function show(node, on) { if (node) { node.hidden = !on; [].forEach.call(node.querySelectorAll("select,input"), function (c) { c.disabled = !on; }); } }
+    function syncChoices() {
+      var chosen = q(form, "[name=payment_method]:checked");
+      var method = chosen ? chosen.value : "";
+      show(q(form, "[data-cash-only]"), method === "bank_transfer" || method === "virtual_account");
+      show(q(form, "[data-card-only]"), method === "card");
+      var same = q(form, "#f-recipient_same");
+      show(q(form, "[data-recipient-fields]"), !(same && same.checked));
+    }
+    form.addEventListener("change", syncChoices);
+    syncChoices();
 
     // A corrected field loses its message as soon as it is right.
     form.addEventListener("change", function (event) {
@@ -208,24 +167,6 @@
     window.addEventListener("pageshow", function () { submitting = false; q(form, "[data-pay]").removeAttribute("aria-busy"); });
   }
 
-  function watchStatus(box) {
-    var every = parseInt(box.getAttribute("data-poll-ms"), 10) || 3000;
-    var started = Date.now();
-    function schedule() { setTimeout(poll, Date.now() - started > 120000 ? Math.max(every, 15000) : every); }
-    function poll() {
-      fetch(box.getAttribute("data-status-url"), { cache: "no-store", headers: { Accept: "application/json" } })
-        .then(function (response) { return response.ok ? response.json() : {}; })
-        .then(function (body) {
-          if (!body.status || body.status === box.getAttribute("data-status")) { schedule(); return; }
-          q(box, "[data-status-live]").textContent = box.getAttribute("data-status-message");
-          // The return route asks the provider, then sends the shopper to the merchant.
-          window.location.replace(box.getAttribute("data-return-url"));
-        })
-        .catch(schedule);
-    }
-    schedule();
-  }
-
   // The promotion code's own form takes along what is typed in the main one, so nothing is lost.
   function carry(promo, form) {
     function own(name) { return name === "csrf_token" || name === "lang"; }
@@ -241,9 +182,7 @@
   }
 
   var form = q(d, "[data-checkout-form]");
-  var status = q(d, "[data-status-url]");
   var promo = q(d, "[data-promo-form]");
   if (form) { enhanceForm(form); }
   if (promo && form) { carry(promo, form); }
-  if (status && window.fetch) { watchStatus(status); }
 })();

@@ -41,6 +41,8 @@ LINE_ITEM_IN = {
         "image_url": {"type": ["string", "null"], "format": "uri", "pattern": "^https://"},
         "product_id": {"type": ["string", "null"], "maxLength": 100},
         "shipping": {"type": ["boolean", "null"], "description": "a shipping charge (free_shipping codes take it to 0)"},
+        "non_returnable": {"type": ["boolean", "null"], "description": "excluded from withdrawal (전자상거래법 제17조②): "
+                           "the page labels it 청약철회 불가 상품"},
     },
 }
 CUSTOMER_IN = {
@@ -168,7 +170,50 @@ SCHEMAS: dict[str, Any] = {
             "amount_mismatch": {"type": "object"},
             "created_at": {"type": "string", "format": "date-time"},
             "expires_at": {"type": "string", "format": "date-time"},
+            "shipping": {"oneOf": [ref("Shipping"), {"type": "null"}],
+                         "description": "recipient and delivery, set when the shopper submits a shipped order"},
+            "cash_receipt": {"oneOf": [ref("CashReceipt"), {"type": "null"}],
+                             "description": "현금영수증, for bank_transfer and virtual_account payments in KRW"},
+            "installment_months": {"type": ["integer", "null"], "enum": [None, 0, *range(2, 13)],
+                                   "description": "card 할부: 0 = 일시불; null when not offered"},
+            "marketing_opt_in": {"type": "boolean", "description": "the shopper's optional marketing consent"},
+            "warnings": {"type": "array", "items": ref("Warning"),
+                         "description": "only on the create response: what the merchant should fix "
+                                        "(business_profile_incomplete for a Korean storefront)"},
         },
+    },
+    "Shipping": {
+        "type": "object",
+        "required": ["name", "phone", "phone2", "postal_code", "address1", "address_jibun", "address2", "request",
+                     "request_type", "entrance_code"],
+        "properties": {
+            "name": {"type": ["string", "null"], "description": "the recipient (the orderer's when 주문자 정보와 동일)"},
+            "phone": {"type": ["string", "null"]}, "phone2": {"type": ["string", "null"]},
+            "postal_code": {"type": ["string", "null"], "pattern": "^[0-9]{5}$"},
+            "address1": {"type": ["string", "null"], "description": "도로명주소"},
+            "address_jibun": {"type": ["string", "null"], "description": "지번주소"},
+            "address2": {"type": ["string", "null"], "description": "상세주소"},
+            "request": {"type": ["string", "null"], "maxLength": 50,
+                        "description": "배송 요청사항 as the courier reads it: the preset's Korean text or the shopper's own"},
+            "request_type": {"enum": [None, "door", "security_office", "parcel_box", "call_before", "custom"]},
+            "entrance_code": {"type": ["string", "null"], "description": "공동현관 출입번호"},
+        },
+    },
+    "CashReceipt": {
+        "type": "object", "required": ["type", "id", "sent_to_provider", "issue_required"],
+        "properties": {
+            "type": {"enum": ["none", "income_deduction", "expense_proof"]},
+            "id": {"type": ["string", "null"], "description": "digits: a mobile number (소득공제) or 사업자등록번호 (지출증빙)"},
+            "sent_to_provider": {"type": "boolean", "description": "false: the provider has no field for it; "
+                                 "the merchant issues the receipt"},
+            "issue_required": {"type": "boolean", "description": "a cash payment of ₩100,000 or more: the merchant "
+                               "must issue a receipt even when the shopper asked for none"},
+        },
+    },
+    "Warning": {
+        "type": "object", "required": ["code", "message"],
+        "properties": {"code": {"type": "string"}, "message": {"type": "string"},
+                       "missing": {"type": "array", "items": {"type": "string"}}},
     },
     "CheckoutList": {
         "type": "object", "required": ["object", "data", "has_more"],

@@ -48,6 +48,17 @@ EVENT_EXPIRED = "checkout.expired"
 EVENT_CANCELLED = "checkout.cancelled"
 EVENT_REFUNDED = "checkout.refunded"
 
+# Methods that are cash under 부가가치세법 (현금영수증 applies), and the amount from which an
+# e-commerce retailer must issue one even when the shopper did not ask (국세청).
+CASH_METHODS = frozenset({"bank_transfer", "virtual_account"})
+CASH_RECEIPT_MANDATORY_KRW = 100_000
+# 할부 is offered from this card amount (KRW), for 2 to 12 months.
+INSTALLMENT_MINIMUM_KRW = 50_000
+INSTALLMENT_MONTHS = tuple(range(2, 13))
+# The checkout's ``shipping`` object, as merchants read it (absent values are null).
+SHIPPING_KEYS = ("name", "phone", "phone2", "postal_code", "address1", "address_jibun", "address2", "request",
+                 "request_type", "entrance_code")
+
 PAYMENT_METHODS = (
     "card",
     "virtual_account",
@@ -71,6 +82,8 @@ class LineItem:
     product_id: str | None = None
     # A shipping charge (free_shipping promotion codes take it to 0); None when not.
     shipping: bool | None = None
+    # Excluded from 청약철회 by 전자상거래법 제17조②; the page labels it so (제17조⑥).
+    non_returnable: bool | None = None
 
     @property
     def amount(self) -> int:
@@ -151,6 +164,16 @@ class Checkout:
     released_attempts: list[dict[str, Any]] = field(default_factory=list)
     # Creation time in microseconds: the merchant index's order, strict within one second.
     created_at_us: int | None = None
+    # --- Korean commerce (issue 17), set with the submit's lock ---
+    # Recipient and delivery: {name, phone, phone2, postal_code, address1, address_jibun, address2,
+    # request, entrance_code}; only for checkouts that collect a shipping address.
+    shipping: dict[str, str] | None = None
+    # 현금영수증 for cash methods: {"type": none|income_deduction|expense_proof, "id"?, "sent_to_provider"}.
+    cash_receipt: dict[str, Any] | None = None
+    # 할부 for card payments: 0 (일시불) or 2–12; None when not asked.
+    installment_months: int | None = None
+    # The shopper's optional marketing consent (its own unticked box; never needed to pay).
+    marketing_opt_in: bool = False
     # --- the dashboard's funnel (chalicelib.counters): each set once, by the step it counts ---
     opened_at_s: int | None = None
     submitted_at_s: int | None = None
@@ -310,8 +333,13 @@ def _require(checkout: Checkout, to_status: str, now_s: int | None) -> str:
     return current
 
 
-def plan_lock(checkout: Checkout, attempt: Attempt, shopper: dict[str, str], now_s: int) -> Transition:
-    """open -> processing: the shopper submitted the form and an attempt begins."""
+def plan_lock(checkout: Checkout, attempt: Attempt, shopper: dict[str, str], now_s: int,
+              extras: dict[str, Any] | None = None) -> Transition:
+    """open -> processing: the shopper submitted the form and an attempt begins.
+
+    ``extras``: what else the form decided (shipping, cash_receipt, installment_months,
+    marketing_opt_in), kept on the checkout with the lock; None removes a field.
+    """
     if checkout.view_status(now_s) != OPEN:
         raise StateConflict(f"a checkout that is {checkout.view_status(now_s)} cannot be paid")
     held, counters = _reserve(checkout, _shopper_email(checkout, shopper), now_s)
@@ -319,7 +347,7 @@ def plan_lock(checkout: Checkout, attempt: Attempt, shopper: dict[str, str], now
         from_status=_require(checkout, PROCESSING, now_s),
         from_version=checkout.version,
         to_status=PROCESSING,
-        set_fields={"attempt": attempt, "shopper": shopper, "reservation": held},
+        set_fields={**(extras or {}), "attempt": attempt, "shopper": shopper, "reservation": held},
         remove_fields=("last_error",),
         counters=counters,
     )
@@ -482,11 +510,47 @@ def to_api_object(checkout: Checkout, url: str, now_s: int | None = None) -> dic
         "created_at": clock.iso(checkout.created_at_s),
         "expires_at": clock.iso(checkout.expires_at_s),
     }
+    obj["shipping"] = {k: checkout.shipping.get(k) for k in SHIPPING_KEYS} if checkout.shipping else None
+    obj["cash_receipt"] = cash_receipt_view(checkout)
+    obj["installment_months"] = checkout.installment_months
+    obj["marketing_opt_in"] = checkout.marketing_opt_in
     if checkout.amount_mismatch:
         obj["amount_mismatch"] = dict(checkout.amount_mismatch)
     if checkout.promotion_over_limit:
         obj["promotion_over_limit"] = True
     return obj
+
+
+def paying_method(checkout: Checkout) -> str | None:
+    """The method paid with, or being paid with."""
+    if checkout.payment is not None:
+        return checkout.payment.method
+    return checkout.attempt.method if checkout.attempt is not None else None
+
+
+def cash_receipt_required(checkout: Checkout) -> bool:
+    """A cash payment of ₩100,000 or more: the merchant must issue a 현금영수증 even unasked."""
+    return (checkout.currency == "KRW" and paying_method(checkout) in CASH_METHODS
+            and checkout.amount_total >= CASH_RECEIPT_MANDATORY_KRW)
+
+
+def cash_receipt_view(checkout: Checkout) -> dict[str, Any] | None:
+    """The 현금영수증 request as merchants see it; None unless the payment is in cash."""
+    if checkout.cash_receipt is None and not cash_receipt_required(checkout):
+        return None
+    chosen = dict(checkout.cash_receipt or {"type": "none"})
+    return {
+        "type": chosen.get("type", "none"),
+        "id": chosen.get("id"),
+        "sent_to_provider": bool(chosen.get("sent_to_provider")),
+        "issue_required": cash_receipt_required(checkout),
+    }
+
+
+def installments_allowed(checkout: Checkout) -> bool:
+    """할부 can be offered: a KRW card payment of ₩50,000 or more."""
+    return checkout.currency == "KRW" and "card" in checkout.payment_method_types and \
+        checkout.amount_total >= INSTALLMENT_MINIMUM_KRW
 
 
 def refundable(checkout: Checkout) -> int:

@@ -20,8 +20,11 @@ MAX_UNIT_AMOUNT = 99_999_999_999
 MAX_TOTAL = 999_999_999_999
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 EMAIL_RE = re.compile(rf"^[^@\s<>\"']{{1,64}}@{_LABEL}(?:\.{_LABEL})+$")
-_KR_MOBILE_RE = re.compile(r"^01[016789][- ]?\d{3,4}[- ]?\d{4}$")
-_INTL_PHONE_RE = re.compile(r"^\+[1-9][0-9 \-]{6,18}[0-9]$")
+# 010 and eight digits, dashes (or spaces) optional; +82 drops the leading 0 (+82 10-1234-5678).
+_KR_MOBILE_RE = re.compile(r"^010[- ]?\d{4}[- ]?\d{4}$")
+_KR_MOBILE_INTL_RE = re.compile(r"^\+82[- ]?0?10[- ]?\d{4}[- ]?\d{4}$")
+# Other countries' numbers, for shoppers abroad (Clink, Payfect checkouts in USD and USDT).
+_INTL_PHONE_RE = re.compile(r"^\+(?!82)[1-9][0-9 \-]{6,18}[0-9]$")
 _HOST_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*$")
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
 
@@ -30,7 +33,9 @@ CREATE_FIELDS = frozenset({
     "cancel_url", "client_reference_id", "metadata", "locale", "expires_in",
     "payment_method_types", "allow_promotion_codes", "promotion_code",
 })
-LINE_ITEM_FIELDS = frozenset({"name", "unit_amount", "quantity", "description", "image_url", "product_id", "shipping"})
+LINE_ITEM_FIELDS = frozenset({
+    "name", "unit_amount", "quantity", "description", "image_url", "product_id", "shipping", "non_returnable",
+})
 # What PATCH may change while a checkout is open (everything else is fixed at create).
 UPDATE_FIELDS = frozenset({"customer", "metadata", "line_items", "client_reference_id", "promotion_code"})
 CUSTOMER_FIELDS = frozenset({"name", "email", "phone"})
@@ -62,8 +67,8 @@ def is_valid_email(value: str) -> bool:
 
 
 def is_valid_phone(value: str) -> bool:
-    """A Korean mobile number (010-1234-5678) or an international one (+82 10 …)."""
-    return bool(_KR_MOBILE_RE.match(value) or _INTL_PHONE_RE.match(value))
+    """A Korean mobile number (010-1234-5678, 01012345678, +82 10 1234 5678) or another country's +number."""
+    return bool(_KR_MOBILE_RE.match(value) or _KR_MOBILE_INTL_RE.match(value) or _INTL_PHONE_RE.match(value))
 
 
 def _object(value: Any, param: str) -> dict[str, Any]:
@@ -162,6 +167,9 @@ def _line_items(value: Any) -> list[LineItem]:
         shipping = obj.get("shipping")
         if shipping is not None and not isinstance(shipping, bool):
             raise InvalidRequest(f"{p}.shipping must be a boolean", f"{p}.shipping")
+        non_returnable = obj.get("non_returnable")
+        if non_returnable is not None and not isinstance(non_returnable, bool):
+            raise InvalidRequest(f"{p}.non_returnable must be a boolean", f"{p}.non_returnable")
         items.append(LineItem(
             name=_string(obj["name"], f"{p}.name", 200),
             unit_amount=unit_amount,
@@ -170,6 +178,7 @@ def _line_items(value: Any) -> list[LineItem]:
             image_url=_https_url(obj["image_url"], f"{p}.image_url") if obj.get("image_url") is not None else None,
             product_id=_string(obj["product_id"], f"{p}.product_id", 100) if obj.get("product_id") is not None else None,
             shipping=True if shipping else None,
+            non_returnable=True if non_returnable else None,
         ))
     return items
 

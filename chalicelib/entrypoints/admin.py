@@ -1,6 +1,6 @@
 """Admin CLI: ``python -m chalicelib.admin [--stage S] COMMAND``.
 
-create-table, merchant create|show|rotate-key|login-link, demo, reconcile. Each uses the stage's
+create-table, merchant create|update|show|rotate-key|login-link, demo, reconcile. Each uses the stage's
 settings from .chalice/config.json. Secrets are printed once, as JSON, on
 stdout; errors go to stderr with exit status 2.
 """
@@ -12,6 +12,7 @@ import sys
 from typing import Any, Sequence
 
 from chalicelib.config import load_stage_environment, settings
+from chalicelib.domain import business
 from chalicelib.domain.errors import CheckoutError
 
 
@@ -35,6 +36,22 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--button-radius", type=int, default=8, metavar="PX", help="pay button corner radius, 0-24 (default: 8)")
     create.add_argument("--logo-url")
     create.add_argument("--support-email")
+    create.add_argument("--business", action="append", default=[], metavar="KEY=VALUE",
+                        help="business profile (seller information): " + ", ".join(business.PROFILE_KEYS))
+    update = merchant.add_parser("update", help="change settings, branding or the business profile; prints the merchant")
+    update.add_argument("--id", required=True)
+    update.add_argument("--name")
+    update.add_argument("--allowed-host", action="append", metavar="HOST", help="replaces the list")
+    update.add_argument("--webhook-url")
+    update.add_argument("--locale", choices=("ko", "en"))
+    update.add_argument("--brand-color")
+    update.add_argument("--button-radius", type=int, metavar="PX")
+    update.add_argument("--logo-url")
+    update.add_argument("--support-email")
+    update.add_argument("--business", action="append", default=[], metavar="KEY=VALUE",
+                        help="business profile key (an empty VALUE removes it): " + ", ".join(business.PROFILE_KEYS))
+    for fixed in ("--provider", "--fallback-provider", "--credential"):
+        update.add_argument(fixed, action="append", help=argparse.SUPPRESS)
     show = merchant.add_parser("show", help="the merchant without secrets")
     show.add_argument("--id", required=True)
     rotate = merchant.add_parser("rotate-key", help="a new API key; the old one stops working")
@@ -65,6 +82,17 @@ def _credentials(pairs: Sequence[str]) -> dict[str, str]:
     return result
 
 
+def _business(pairs: Sequence[str]) -> dict[str, str]:
+    """--business KEY=VALUE pairs; the values are judged by chalicelib.domain.business."""
+    result = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise SystemExit(f"--business takes KEY=VALUE, got {pair!r}")
+        result[key.strip()] = value
+    return result
+
+
 def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = _parser().parse_args(argv)
     load_stage_environment(args.stage)
@@ -91,12 +119,31 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
                 button_radius=args.button_radius,
                 logo_url=args.logo_url,
                 support_email=args.support_email,
+                business_profile=_business(args.business),
             )
+            for warning in merchant.warnings():
+                print(f"warning: {warning['message']}", file=sys.stderr)
             return {"merchant_id": merchant.id, "api_key": api_key, "webhook_secret": secret}
+        if args.action == "update":
+            if args.provider or args.fallback_provider or args.credential:
+                # Provider onboarding (PayCombat's wallet) and credential checks happen at create only.
+                raise SystemExit("merchant update does not change the provider or its credentials; "
+                                 "create a new merchant for another provider")
+            changes = {
+                "name": args.name, "allowed_hosts": args.allowed_host, "webhook_url": args.webhook_url,
+                "locale": args.locale, "brand_color": args.brand_color, "button_radius": args.button_radius,
+                "logo_url": args.logo_url, "support_email": args.support_email,
+            }
+            updated = merchants.update(store, args.id, changes, _business(args.business))
+            for warning in updated.warnings():
+                print(f"warning: {warning['message']}", file=sys.stderr)
+            return updated.public_view()
         if args.action == "show":
             found = merchants.get(store, args.id)
             if found is None:
                 raise SystemExit(f"no merchant {args.id}")
+            for warning in found.warnings():
+                print(f"warning: {warning['message']}", file=sys.stderr)
             return found.public_view()
         if args.action == "rotate-key":
             return {"merchant_id": args.id, "api_key": merchants.rotate_key(store, args.id)}
@@ -115,6 +162,16 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if args.command == "demo":
         return demo(store, args.base_url, args.store_url)
     raise SystemExit("unknown command")
+
+
+# A made-up seller (the registration number passes the checksum; it names no real business we know of).
+DEMO_BUSINESS = {
+    "name": "데모 상점 주식회사", "representative": "홍길동", "address": "서울특별시 강남구 테헤란로 152, 10층",
+    "phone": "02-1234-5678", "email": "help@example.com", "registration_number": "123-45-67891",
+    "mail_order_number": "제2026-서울강남-0001호", "mail_order_office": "서울특별시 강남구청",
+    "hosting_provider": "Amazon Web Services, Inc.", "terms_url": "https://shop.example/terms",
+    "refund_policy": "상품 수령 후 7일 이내 교환·반품 가능", "return_shipping_fee": "3000",
+}
 
 
 def demo(store: Any, base_url: str, store_url: str) -> dict[str, Any]:
@@ -136,13 +193,14 @@ def demo(store: Any, base_url: str, store_url: str) -> dict[str, Any]:
             webhook_url=f"{store_url}/webhooks",
             locale="ko",
             support_email="help@example.com",
+            business_profile=DEMO_BUSINESS,
         )
     else:
         api_key, secret = merchants.rotate_key(store, "demo"), merchant.webhook_secret()
     checkout = checkouts.create(store, merchant, {
         "line_items": [
             {"name": "유기농 녹차 세트", "unit_amount": 19000, "quantity": 1},
-            {"name": "배송비", "unit_amount": 3000, "quantity": 1},
+            {"name": "배송비", "unit_amount": 3000, "quantity": 1, "shipping": True},
         ],
         "currency": "KRW",
         "success_url": f"{store_url}/success?checkout_id={{CHECKOUT_ID}}",

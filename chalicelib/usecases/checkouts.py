@@ -68,6 +68,10 @@ def create(store: Store, merchant: Merchant, body: Any, idempotency_key: str | N
             store, merchant.id, draft.promotion_code, checkout.line_items, checkout.currency, checkout.customer.get("email"), now)
         checkout.promotion = rule.snapshot()
     response = model.to_api_object(checkout, checkout_url(base, checkout.id), now)
+    warnings = merchant.warnings()
+    if warnings:
+        # Only on the create response: the checkout works, but a Korean storefront needs the profile.
+        response["warnings"] = warnings
     logs.note(checkout_id=checkout.id, provider=checkout.provider)
     lookups = dashboard_stats.lookup_items(store, checkout)
     if idempotency_key is None:

@@ -20,7 +20,7 @@ from chalicelib.adapters import secretbox
 from chalicelib.adapters.providers import PROVIDER_NAMES, adapter_class, is_enabled
 from chalicelib.adapters.store import AlreadyExists, StaleItem, Store
 from chalicelib.config import settings
-from chalicelib.domain import clock, ids
+from chalicelib.domain import business, clock, ids
 from chalicelib.domain.errors import AuthenticationFailed, InvalidRequest, NotFound
 from chalicelib.domain.ids import new_id
 from chalicelib.domain.model import Checkout
@@ -55,6 +55,8 @@ class Merchant:
     button_radius: int = DEFAULT_BUTTON_RADIUS
     # The provider-side wallet payins land in (PayCombat); set at onboarding.
     wallet_id: str | None = None
+    # The seller information of the shopper pages' footer (chalicelib.domain.business).
+    business: dict[str, Any] = field(default_factory=dict)
 
     def credentials(self) -> dict[str, str]:
         return secretbox.decrypt_json(self.credentials_enc) if self.credentials_enc else {}
@@ -78,8 +80,14 @@ class Merchant:
             "logo_url": self.logo_url,
             "support_email": self.support_email,
             "livemode": self.livemode,
+            "business": dict(self.business),
+            "warnings": self.warnings(),
             "created_at": clock.iso(self.created_at_s),
         }
+
+    def warnings(self) -> list[dict[str, Any]]:
+        """What the merchant should fix before selling: an incomplete profile on a Korean storefront."""
+        return business.warnings(self.locale, self.business)
 
 
 def hash_key(api_key: str) -> str:
@@ -134,8 +142,10 @@ def create(
     logo_url: str | None = None,
     support_email: str | None = None,
     button_radius: int = DEFAULT_BUTTON_RADIUS,
+    business_profile: dict[str, Any] | None = None,
 ) -> tuple[Merchant, str, str]:
     """Create a merchant; returns it with the API key and webhook secret (shown once)."""
+    profile = business.merged({}, business.validate_changes(business_profile or {}))
     if not _ID_RE.match(merchant_id):
         raise InvalidRequest("id must be 3–64 characters of a-z, 0-9, _ and -", "id")
     if not name.strip() or len(name) > 100:
@@ -193,6 +203,7 @@ def create(
         created_at_s=clock.now_s(),
         livemode=livemode,
         wallet_id=wallet_id,
+        business=profile,
     )
     from chalicelib.adapters.store import to_item
 
@@ -232,10 +243,13 @@ UPDATABLE = ("name", "allowed_hosts", "webhook_url", "locale", "brand_color", "b
              "support_email")
 
 
-def update(store: Store, merchant_id: str, changes: dict[str, Any]) -> Merchant:
-    """Change a merchant's settings or branding, checked as at creation; returns the merchant as stored.
+def update(store: Store, merchant_id: str, changes: dict[str, Any],
+           business_changes: dict[str, Any] | None = None) -> Merchant:
+    """Change a merchant's settings, branding or business profile; returns the merchant as stored.
 
-    ``changes`` holds UPDATABLE settings (None leaves one as it is). One write of the changed attributes.
+    ``changes`` holds UPDATABLE settings (None leaves one as it is); ``business_changes``
+    holds profile keys (an empty value removes one). One write of the changed attributes
+    (the whole profile map as merged here: of two concurrent profile edits the later wins).
     """
     current = get(store, merchant_id, fresh=True)
     if current is None:
@@ -253,8 +267,9 @@ def update(store: Store, merchant_id: str, changes: dict[str, Any]) -> Merchant:
         given["brand_color"] = str(given["brand_color"]).upper()
     if "name" in given:
         given["name"] = str(given["name"]).strip()
-    updated = dataclasses.replace(current, **given)
-    fields = {k: getattr(updated, k) for k in given}
+    profile = business.merged(current.business, business.validate_changes(business_changes or {}))
+    updated = dataclasses.replace(current, **given, business=profile)
+    fields = {k: getattr(updated, k) for k in (*given, "business")}
     try:
         store.update(f"MERCHANT#{merchant_id}", "MERCHANT", fields, conditions={"pk": None})
     except StaleItem as e:

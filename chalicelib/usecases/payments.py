@@ -94,13 +94,16 @@ def submit(store: Store, checkout: Checkout, merchant: Merchant, form: Mapping[s
                 continue
         if view != model.OPEN:
             raise StateConflict(f"This checkout is {view}.")
-        errors = shopper_form.validate(values, checkout)
+        provider_cls = providers.adapter_class(checkout.provider)
+        errors = shopper_form.validate(values, checkout, provider_cls.takes_installments)
         if errors:
             raise FormInvalid(errors)
         method = shopper_form.chosen_method(values, checkout)
         attempt = Attempt(id=ids.new_id("att"), provider=checkout.provider, method=method, created_at_s=now,
                           amount=checkout.amount_total, currency=checkout.currency)
-        plan = model.plan_lock(checkout, attempt, shopper_form.shopper_details(values, checkout), now)
+        extras = shopper_form.extras(values, checkout, method, provider_cls.takes_installments,
+                                     provider_cls.takes_cash_receipts)
+        plan = model.plan_lock(checkout, attempt, shopper_form.shopper_details(values, checkout), now, extras)
         try:
             checkout = transition(store, merchant, checkout, plan, base)
         except LimitReached as e:
@@ -156,6 +159,7 @@ def _create_session(
             notify_url=notify_url(base, name, merchant.id),
             bank=values.get("bank") or None,
         )
+        _korean_choices(request, adapter, checkout)
         try:
             session = adapter.create_session(request)
         except pb.ProviderError as e:
@@ -190,6 +194,15 @@ def _create_session(
         except StaleItem:
             pass
     raise ProviderFailed("The payment provider did not respond. Nothing was charged. Please try again.") from error
+
+
+def _korean_choices(request: pb.SessionRequest, adapter: pb.Provider, checkout: Checkout) -> None:
+    """The 할부 and 현금영수증 choices, for an adapter whose provider documents a field for them."""
+    if adapter.takes_installments and checkout.installment_months is not None:
+        request.installment_months = checkout.installment_months
+    receipt = checkout.cash_receipt
+    if adapter.takes_cash_receipts and receipt and receipt.get("type") != "none" and receipt.get("id"):
+        request.cash_receipt = {"type": str(receipt["type"]), "id": str(receipt["id"])}
 
 
 # --- confirm ----------------------------------------------------------------------

@@ -23,7 +23,7 @@ from urllib.parse import quote, urlencode, urlsplit
 from chalicelib import logs
 from chalicelib.adapters import providers, secretbox
 from chalicelib.adapters.store import Store
-from chalicelib.domain import clock, counters, model, money
+from chalicelib.domain import business, clock, counters, model, money
 from chalicelib.domain.errors import CheckoutError, Forbidden, InvalidRequest, NotFound
 from chalicelib.domain.model import Checkout, LineItem
 from chalicelib.usecases import dashboard, dashboard_sessions, dashboard_stats, merchants, payment_links, promotions
@@ -582,7 +582,8 @@ SETTINGS_FIELDS = ("name", "brand_color", "button_radius", "logo_url", "allowed_
 
 
 def _settings_values(merchant: Merchant) -> dict[str, str]:
-    return {"name": merchant.name, "brand_color": merchant.brand_color, "button_radius": str(merchant.button_radius),
+    profile = {f"business_{k}": str(merchant.business.get(k, "")) for k in business.PROFILE_KEYS}
+    return {**profile,"name": merchant.name, "brand_color": merchant.brand_color, "button_radius": str(merchant.button_radius),
             "logo_url": merchant.logo_url or "", "allowed_hosts": "\n".join(merchant.allowed_hosts),
             "locale": merchant.locale, "support_email": merchant.support_email or ""}
 
@@ -594,6 +595,7 @@ def settings_page(ctx: Ctx, values: dict[str, str] | None = None, failure: dict[
     preview_query = urlencode({k: shown[k] for k in ("name", "brand_color", "button_radius", "logo_url", "locale",
                                                      "support_email")})
     return page(ctx, "settings.html", status=status, current="settings", values=shown, failure=failure,
+                business_keys=business.PROFILE_KEYS,
                 preview_url=f"{ctx.dash}/settings/preview?{preview_query}", notice=ctx.query.get("done"))
 
 
@@ -611,9 +613,10 @@ def _profile_from(values: dict[str, str]) -> dict[str, Any]:
 
 def save_settings(ctx: Ctx) -> Html | web.Redirect:
     _session, merchant = _signed(ctx)
-    values = {k: ctx.field(k) for k in SETTINGS_FIELDS}
+    values = {k: ctx.field(k) for k in (*SETTINGS_FIELDS, *(f"business_{k}" for k in business.PROFILE_KEYS))}
+    profile = {k: values[f"business_{k}"] for k in business.PROFILE_KEYS}
     try:
-        ctx.merchant = merchants.update(ctx.store, merchant.id, _profile_from(values))
+        ctx.merchant = merchants.update(ctx.store, merchant.id, _profile_from(values), profile)
     except CheckoutError as e:
         return settings_page(ctx, values=values, failure=_failure(ctx, e), status=422)
     return _back(ctx, "/settings", "settings")

@@ -12,10 +12,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
+from chalicelib import logs
 from chalicelib.adapters import providers
 from chalicelib.adapters.providers import base as pb
 from chalicelib.adapters.store import Store
-from chalicelib.domain import discounts, model, money, shopper_form
+from chalicelib.domain import business, clock, discounts, model, money, shopper_form
 from chalicelib.domain.errors import Forbidden, FormInvalid, ProviderFailed, StateConflict
 from chalicelib.domain.model import Checkout
 from chalicelib.domain.validation import is_valid_email
@@ -34,6 +35,12 @@ POLL_MS = 3000
 # The words the page's script needs for client-side checks; the server has the rest.
 CLIENT_MESSAGES = ("required", "invalid_email", "invalid_postal_code", "choose_method", "must_agree",
                    "errors_title", "error_count", "error_count_one")
+
+
+# Who processes the shopper's data for the payment (PIPA 제26조 위탁) and, for providers
+# outside Korea, where it goes (제28조의8). No public source names Clink's or Payfect's
+# country; these are our reading of their own sites, to be confirmed with each contract.
+TRANSFER_COUNTRIES: dict[str, str] = {"clink": "country_sg", "payfect": "country_us"}
 
 
 def _relative_luminance(color: str) -> float:
@@ -89,6 +96,18 @@ def format_deadline(due_at_s: int, locale: str) -> tuple[str, str]:
     return moment.isoformat(), text
 
 
+def format_time_left(seconds: int, locale: str) -> str | None:
+    """What is left until a deadline, as the shopper reads it (2일 5시간 / 3시간 20분); None once past."""
+    if seconds <= 0:
+        return None
+    t = i18n.translator(locale)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    if days:
+        return t("time_days", d=days, h=hours)
+    return t("time_hours", h=hours, m=max(1, rest // 60) if not hours else rest // 60)
+
+
 def _form_actions(checkout: Checkout, merchant: Merchant, base: str) -> tuple[str, ...]:
     """Where a POST from our page may end up: the providers' known pages and the merchant's redirects.
 
@@ -111,8 +130,19 @@ def _context(checkout: Checkout, merchant: Merchant, base: str, locale: str) -> 
         return money.format_amount(amount, checkout.currency, locale)
 
     other = "en" if locale == "ko" else "ko"
+    products = [i for i in checkout.line_items if not i.shipping]
+    shipping_lines = [i for i in checkout.line_items if i.shipping]
+    profile = merchant.business or {}
+    fee = profile.get("return_shipping_fee")
+    processor = providers.adapter_class(checkout.provider).display_name or checkout.provider
+    country = TRANSFER_COUNTRIES.get(checkout.provider)
     return {
         "t": t,
+        "seller": business.footer(profile),
+        "return_fee": money.format_amount(int(fee), "KRW", locale) if isinstance(fee, int) else None,
+        "processor": processor,
+        "processor_country": t(country) if country else None,
+        "non_returnable": any(i.non_returnable for i in products),
         "locale": locale,
         "base": base,
         "checkout": checkout,
@@ -120,9 +150,13 @@ def _context(checkout: Checkout, merchant: Merchant, base: str, locale: str) -> 
         "brand": brand(merchant),
         "items": [
             {"name": i.name, "description": i.description, "image_url": i.image_url,
-             "quantity": i.quantity, "amount": fmt(i.amount)}
-            for i in checkout.line_items
+             "quantity": i.quantity, "amount": fmt(i.amount), "non_returnable": bool(i.non_returnable)}
+            for i in products
         ],
+        # Lines the merchant marks as shipping are one line of the sums (free when they add up to 0).
+        # Without such a line we cannot tell what shipping costs, so the page claims nothing.
+        "shipping_fee": (fmt(sum(i.amount for i in shipping_lines)) if sum(i.amount for i in shipping_lines) else t("free"))
+        if shipping_lines else None,
         "total": fmt(checkout.amount_total),
         "subtotal": fmt(checkout.amount_subtotal),
         "discount": fmt(checkout.amount_discount) if checkout.amount_discount else None,
@@ -157,9 +191,18 @@ def _form_page(
     if values is None:
         shopper = checkout.shopper or {}
         values = {**checkout.customer, **shopper}
-        # One tap fewer: the first method the checkout allows starts chosen.
+        # One tap fewer: the first method the checkout allows starts chosen, and most orders
+        # ship to the orderer. Never ticked for the shopper: agree and marketing_opt_in.
         values["payment_method"] = checkout.payment_method_types[0]
+        values["recipient_same"] = "1"
+    t = context["t"]
+    takes_installments = providers.adapter_class(checkout.provider).takes_installments
+    cash = checkout.currency == "KRW" and any(m in model.CASH_METHODS for m in checkout.payment_method_types)
     context.update(
+        installment_options=[("0", t("months_0"))] + [(str(n), t("months", n=n)) for n in model.INSTALLMENT_MONTHS]
+        if shopper_form.installments_shown(checkout, takes_installments) else [],
+        cash_receipt_options=[(k, t("cash_receipt_" + k)) for k in shopper_form.CASH_RECEIPT_TYPES] if cash else [],
+        delivery_options=[("", t("delivery_none"))] + [(k, t("delivery_" + k)) for k in shopper_form.DELIVERY_REQUESTS],
         values=values,
         errors=dict(errors or {}),
         notice=notice,
@@ -235,6 +278,7 @@ def checkout_page(store: Store, base: str, checkout_id: str, query: Mapping[str,
             pending = dict(attempt.pending)
             if pending.get("due_at_s"):
                 pending["deadline_iso"], pending["deadline"] = format_deadline(int(pending["due_at_s"]), locale)
+                pending["time_left"] = format_time_left(int(pending["due_at_s"]) - clock.now_s(), locale)
             context.update(pending=pending, status=view)
             return render("waiting.html", context)
         context.update(provider_url=attempt.redirect_url, status=view)
@@ -248,9 +292,13 @@ def checkout_page(store: Store, base: str, checkout_id: str, query: Mapping[str,
 def submit(store: Store, base: str, checkout_id: str, form: Mapping[str, list[str]], query: Mapping[str, str]) -> Html | Redirect:
     checkout, merchant = payments.load_with_merchant(store, checkout_id)
     token = (form.get("csrf_token") or [""])[0]
-    if not csrf.verify(checkout.id, token):
-        raise Forbidden("The form expired; reload the page.", code="csrf_failed")
     locale = i18n.pick_locale(query.get("lang") or (form.get("lang") or [""])[0], checkout.locale)
+    if not csrf.verify(checkout.id, token):
+        # The error page of a known checkout: the merchant's brand and seller footer stay on it.
+        logs.note(outcome="csrf_failed")
+        context = _context(checkout, merchant, base, locale)
+        context.update(kind="csrf", title=context["t"]("csrf_title"), body=context["t"]("csrf_body"))
+        return render("message.html", context, status=Forbidden.http_status)
     page = f"{base}/c/{checkout.id}"
     action = (form.get("promo_action") or [""])[0]
     try:

@@ -30,7 +30,7 @@ def test_the_checkout_form_in_korean(browsing, new_checkout):
     assert page.locator("html").get_attribute("lang") == "ko"
     assert page.locator("h1").inner_text() == "결제하기"
     assert page.locator("[data-pay]").inner_text() == "₩22,000 결제하기"
-    assert page.locator("text=주문 내용을 확인했으며 결제에 동의합니다.").is_visible()
+    assert page.locator("text=주문 내용을 확인하였으며, 결제에 동의합니다").is_visible()
     assert page.locator("[data-postcode-search]").inner_text() == "주소 검색"
     assert page.locator("input[name=payment_method]").count() >= 2
     browsing.check_state("form")

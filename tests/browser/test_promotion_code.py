@@ -96,7 +96,8 @@ def test_without_javascript_the_code_is_applied_removed_and_the_order_paid(
 
     assert apply(page, "shipfree") == 200
     assert page.locator("[data-discount]").inner_text() == "−₩3,000"
-    assert page.locator(".sums dt").all_inner_texts() == ["Subtotal", "Discount (SHIPFREE)"]
+    # The line the merchant marks as shipping is its own line of the sums too (issue 17).
+    assert page.locator(".sums dt").all_inner_texts() == ["Subtotal", "Discount (SHIPFREE)", "Shipping"]
     assert page.locator("[data-pay]").inner_text() == "Pay ₩19,000"
     assert page.locator("#f-email").input_value() == "gildong@example.com", "the prefilled details come back"
     with page.expect_navigation():

@@ -119,3 +119,62 @@ def test_demo_prints_a_checkout_url_and_key(cli):
 def test_unknown_stage_is_refused(cli):
     result = cli("--stage", "staging", "create-table", expect=1)
     assert "unknown stage" in result.stderr
+
+
+# --- the business profile (issue 17) -----------------------------------------------------
+
+PROFILE = [
+    "name=한국 상점 주식회사", "representative=김대표", "address=서울특별시 중구 세종대로 110",
+    "phone=1588-1234", "email=cs@shop.example", "registration_number=124-81-00998",
+    "mail_order_number=제2026-서울중구-0123호", "mail_order_office=서울특별시 중구청",
+    "hosting_provider=Amazon Web Services, Inc.", "terms_url=https://shop.example/terms",
+    "refund_policy=https://shop.example/refunds", "return_shipping_fee=3000",
+]
+
+
+def business_args(pairs):
+    return [arg for pair in pairs for arg in ("--business", pair)]
+
+
+def test_a_bad_registration_number_is_refused_by_name(cli):
+    cli("create-table")
+    refused = cli("merchant", "create", "--id", "shop-biz", "--name", "n", "--provider", "sandbox",
+                  "--business", "registration_number=124-81-00999", expect=2)
+    error = json.loads(refused.stderr.strip().splitlines()[-1])["error"]
+    assert error["param"] == "registration_number" and "registration_number" in error["message"]
+    unknown = cli("merchant", "create", "--id", "shop-biz", "--name", "n", "--provider", "sandbox",
+                  "--business", "ceo_name=김철수", expect=2)
+    assert json.loads(unknown.stderr.strip().splitlines()[-1])["error"]["param"] == "ceo_name"
+    cli("merchant", "show", "--id", "shop-biz", expect=1)  # nothing was created
+
+
+def test_an_incomplete_korean_profile_is_warned_about_and_update_completes_it(cli):
+    cli("create-table")
+    created = cli("merchant", "create", "--id", "shop-biz", "--name", "n", "--provider", "sandbox",
+                  "--locale", "ko", *business_args(PROFILE[:3]))
+    assert set(json.loads(created.stdout)) == {"merchant_id", "api_key", "webhook_secret"}
+    assert "warning:" in created.stderr and "registration_number" in created.stderr
+
+    shown = cli("merchant", "show", "--id", "shop-biz")
+    assert "warning:" in shown.stderr
+    warnings = json.loads(shown.stdout)["warnings"]
+    assert warnings[0]["code"] == "business_profile_incomplete" and "phone" in warnings[0]["missing"]
+
+    bad = cli("merchant", "update", "--id", "shop-biz", "--business", "registration_number=1234567890", expect=2)
+    assert json.loads(bad.stderr.strip().splitlines()[-1])["error"]["param"] == "registration_number"
+
+    updated = cli("merchant", "update", "--id", "shop-biz", "--brand-color", "#0f7b6c", *business_args(PROFILE[3:]))
+    view = json.loads(updated.stdout)
+    assert view["warnings"] == [] and "warning:" not in updated.stderr
+    assert view["business"]["registration_number"] == "1248100998" and view["business"]["return_shipping_fee"] == 3000
+    assert view["brand_color"] == "#0F7B6C" and view["name"] == "n"
+    assert "api_key" not in updated.stdout and "whsec_" not in updated.stdout and "webhook_secret" not in updated.stdout
+    cleared = json.loads(cli("merchant", "update", "--id", "shop-biz", "--business", "phone=").stdout)
+    assert "phone" not in cleared["business"] and cleared["warnings"][0]["missing"] == ["phone"]
+
+
+def test_update_says_plainly_that_it_does_not_change_the_provider(cli):
+    cli("create-table")
+    cli("merchant", "create", "--id", "shop-p", "--name", "n", "--provider", "sandbox")
+    refused = cli("merchant", "update", "--id", "shop-p", "--provider", "koreacheckout", expect=1)
+    assert "does not change the provider" in refused.stderr and "Traceback" not in refused.stderr

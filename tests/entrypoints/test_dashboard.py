@@ -677,3 +677,26 @@ def test_the_list_shows_checkouts_indexed_before_microseconds_once_each_with_or_
     for query in ({}, {"from": today}, {"from": today, "to": today}, {"to": today}):
         rows = re.findall(r'<tr data-checkout="(chk_\w+)"', dash.get("/dashboard/checkouts", **query).text)
         assert rows == [new["id"], older.id], query
+
+
+def test_settings_carry_the_business_profile_checked_as_the_cli_checks_it(app, shop, local_db):
+    from chalicelib.domain import business
+
+    digits = next(f"{n}{d}" for n in range(123456789, 123456889) for d in range(10)
+                  if business.is_valid_registration_number(f"{n}{d}"))
+    wrong = digits[:9] + str((int(digits[9]) + 1) % 10)
+    dash = signed_in(app, shop)
+    dash.get("/dashboard/settings")
+    form = {"name": "테스트 상점", "brand_color": "#1A56DB", "button_radius": "8", "logo_url": "",
+            "allowed_hosts": "shop.example", "locale": "ko", "support_email": "help@shop.example",
+            "business_name": "차 상회", "business_registration_number": f"{digits[:3]}-{digits[3:5]}-{digits[5:]}",
+            "business_return_shipping_fee": "3000"}
+    assert dash.post("/dashboard/settings", form).status_code == 303
+    saved = merchants.get(local_db, shop.id, fresh=True).business
+    assert saved == {"name": "차 상회", "registration_number": digits, "return_shipping_fee": 3000}
+    page = dash.get("/dashboard/settings").text
+    assert 'value="차 상회"' in page and f'value="{digits}"' in page
+    refused = dash.post("/dashboard/settings", {**form, "business_registration_number": wrong})
+    assert refused.status_code == 422 and "<code>invalid_registration_number</code>" in refused.text
+    assert f'value="{wrong}"' in refused.text
+    assert merchants.get(local_db, shop.id, fresh=True).business["registration_number"] == digits

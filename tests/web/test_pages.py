@@ -195,7 +195,8 @@ def test_static_files_have_hashed_names_and_immutable_caching(client):
         assert response.status_code == 200
         assert response.headers["Cache-Control"] == "public, max-age=31536000, immutable"
         assert response.headers["X-Content-Type-Options"] == "nosniff"
-        assert response.body == (ROOT / "static" / name).read_bytes()
+        source = (ROOT / "static" / name).read_text()
+        assert response.body.decode() == render.compact(source, Path(name).suffix)
     assert client.http.get("/static/checkout.css").status_code == 404
     assert client.http.get("/static/checkout.0000000000.js").status_code == 404
 
@@ -288,7 +289,7 @@ def test_the_language_follows_the_checkout_and_lang_switches_it(client, merchant
     assert f'href="http://localhost/c/{checkout["id"]}?lang=en" hreflang="en" lang="en">English</a>' in korean
     english = html(client.http.get(f"/c/{checkout['id']}?lang=en"))
     assert '<html lang="en">' in english and ">Order summary</h2>" in english
-    assert ">I confirm the order and agree to pay.</label>" in english
+    assert ">I have checked the order and agree to pay</label>" in english
     unknown = html(client.http.get(f"/c/{checkout['id']}?lang=fr"))
     assert '<html lang="ko">' in unknown
     # A form posted in English is answered in English.
@@ -303,7 +304,7 @@ def test_the_consent_checkbox_is_on_the_korean_page_and_required(client, merchan
     checkout = new_checkout(client, merchant)
     page = html(client.http.get(f"/c/{checkout['id']}"))
     assert 'type="checkbox" name="agree" value="1" required' in page
-    assert "주문 내용을 확인했으며 결제에 동의합니다." in page
+    assert "주문 내용을 확인하였으며, 결제에 동의합니다" in page
     refused = submit(client, checkout, agree="")
     assert refused.status_code == 422
     assert 'id="e-agree">결제에 동의해 주세요.</p>' in html(refused)
@@ -386,7 +387,7 @@ def test_the_script_inventory_covers_every_script_the_pages_can_load():
     from chalicelib.web import views
 
     assert third_party == set(views.DAUM_SCRIPT_HOSTS)
-    js = (ROOT / "static" / "checkout.js").read_text()
+    js = (ROOT / "static" / "postcode.js").read_text()
     for script in inventory["scripts"]:
         if script["id"] in ("kakao-postcode", "daum-postcode"):
             assert f'"{script["match"]["url"]}"' in js

@@ -112,6 +112,10 @@ class SessionRequest:
     bank: str | None = None
     line_items: list[LineItem] | None = None
     amount_total: int = -1
+    # 할부 months (0 = 일시불) and the 현금영수증 request ({"type", "id"?}): only ever set for an
+    # adapter whose takes_installments / takes_cash_receipts says it has a field for them.
+    installment_months: int | None = None
+    cash_receipt: Mapping[str, str] | None = None
 
     def __post_init__(self) -> None:
         if self.line_items is None:
@@ -177,6 +181,11 @@ class Provider(ABC):
     methods: ClassVar[frozenset[str]]
     credential_names: ClassVar[tuple[str, ...]]
     supports_refunds: ClassVar[bool] = False
+    # Whether the provider's API documents a field for the shopper's 할부 choice and for a
+    # 현금영수증 request. Without one, the page offers no 할부 choice (the card company's own
+    # window asks) and a cash receipt request stays on the checkout for the merchant to issue.
+    takes_installments: ClassVar[bool] = False
+    takes_cash_receipts: ClassVar[bool] = False
     # Where the provider's API lives when the stage does not say (PROVIDER_API_BASE).
     default_base_url: ClassVar[str] = ""
 

@@ -4,6 +4,10 @@ It speaks through the same interface as a real one. Its "server side" is items
 in our table (``SANDBOX#id``); its hosted page is ``chalicelib.web.sandbox_site``;
 its notifications are signed with a key derived from our master secret and the
 merchant id (header ``sandbox-signature: t=<unix s>,v1=<hex HMAC-SHA256 of "t.body">``).
+
+Its documented session fields beyond the amount: ``installment_months`` (card: 0 for
+일시불, 2–12) and ``cash_receipt`` (cash methods: ``{"type": "income_deduction" |
+"expense_proof", "id": phone or 사업자등록번호}``), kept on the session and shown on its page.
 """
 from __future__ import annotations
 
@@ -60,6 +64,8 @@ class Adapter(base.Provider):
     currencies = frozenset(money.EXPONENTS)
     methods = frozenset(PAYMENT_METHODS)
     credential_names = ()
+    takes_installments = True
+    takes_cash_receipts = True
 
     def create_session(self, request: base.SessionRequest) -> base.ProviderSession:
         checkout = request.checkout
@@ -81,6 +87,10 @@ class Adapter(base.Provider):
             "created_at_s": clock.now_s(),
             "ttl": checkout.expires_at_s + 30 * 86400,
         }
+        if request.installment_months is not None:
+            record["installment_months"] = request.installment_months
+        if request.cash_receipt:
+            record["cash_receipt"] = dict(request.cash_receipt)
         self.memory.remember(record)
         return base.ProviderSession(session_id=session_id, redirect_url=f"{self.base_url}/sandbox/{session_id}")
 
