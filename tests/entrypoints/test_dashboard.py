@@ -88,7 +88,7 @@ def test_next_leads_back_only_within_the_dashboard(app, shop):
 
 # --- 2. the cookie ------------------------------------------------------------------------------------
 
-def test_a_right_key_sets_an_opaque_httponly_strict_cookie_that_dies_at_logout(app, shop, local_db):
+def test_a_right_key_sets_an_opaque_httponly_strict_cookie_that_dies_at_logout(app, shop, local_db, figures):
     dash = Dashboard(app)
     dash.get("/dashboard/login")
     pre_session = dash.http.cookies.get("dashboard_presession")
@@ -108,6 +108,8 @@ def test_a_right_key_sets_an_opaque_httponly_strict_cookie_that_dies_at_logout(a
     replay = Dashboard(app)
     replay.http.cookies.set("dashboard_session", value, path="/dashboard")
     assert replay.get("/dashboard").status_code == 303
+    figures.add("dashboard", "session cookie: HttpOnly, SameSite=Strict, Path, opaque; replayed after logout", 1,
+                accepted=0, server_errors=0, expect="0 accepted (flags set; replay 303 to sign-in)")
 
 
 def test_over_https_the_cookie_is_secure(app, shop):
@@ -140,7 +142,7 @@ def test_a_session_ends_after_an_hour_idle_or_eight_hours_in_all(app, shop, monk
         assert fresh.get("/dashboard/settings").status_code == expected, minutes
 
 
-def test_a_cookie_planted_before_sign_in_is_never_the_session(app, shop, local_db):
+def test_a_cookie_planted_before_sign_in_is_never_the_session(app, shop, local_db, figures):
     attacker = "planted-session-value-0123456789abcdefghijklmnop"
     dash = Dashboard(app)
     dash.http.cookies.set("dashboard_session", attacker, path="/dashboard")
@@ -153,11 +155,12 @@ def test_a_cookie_planted_before_sign_in_is_never_the_session(app, shop, local_d
     thief = Dashboard(app)
     thief.http.cookies.set("dashboard_session", attacker, path="/dashboard")
     assert thief.get("/dashboard").status_code == 303
+    figures.add("dashboard", "session fixation: a cookie planted before sign-in", 1, accepted=0, server_errors=0)
 
 
 # --- 3. another merchant's objects ------------------------------------------------------------------------
 
-def test_another_merchants_checkout_event_and_link_are_404_as_unknown_ids(app, shop, other_shop, kc_fake):
+def test_another_merchants_checkout_event_and_link_are_404_as_unknown_ids(app, shop, other_shop, kc_fake, figures):
     paid = complete_payment(app, kc_fake, shop.id, shop.api_key)
     [event] = events_of(app, shop, paid["id"])
     link = api(app, shop, "POST", "/api/payment-links", {
@@ -181,6 +184,8 @@ def test_another_merchants_checkout_event_and_link_are_404_as_unknown_ids(app, s
     assert api(app, shop, "GET", f"/api/payment-links/{link['id']}")["active"] is True
     assert api(app, shop, "GET", "/api/promotion-codes/MINE10")["active"] is True
     assert events_of(app, shop, paid["id"])[0]["attempts"] == 1 and kc_fake.refund_requests == []
+    figures.add("dashboard", "another merchant's checkout, event, code, link, refund, cancel, search", 8, accepted=0,
+                server_errors=0, transitions=0, events=0, expect="0 accepted (404 as unknown)")
 
 
 # --- 4. CSRF and Origin -------------------------------------------------------------------------------------
