@@ -181,6 +181,9 @@ class Checkout:
     installment_months: int | None = None
     # The shopper's optional marketing consent (its own unticked box; never needed to pay).
     marketing_opt_in: bool = False
+    # --- the dashboard's funnel (chalicelib.counters): each set once, by the step it counts ---
+    opened_at_s: int | None = None
+    submitted_at_s: int | None = None
 
     @property
     def amount_subtotal(self) -> int:

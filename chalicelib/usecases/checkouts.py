@@ -11,6 +11,7 @@ from chalicelib.adapters.store import AlreadyExists, StaleItem, Store, checkout_
 from chalicelib.domain import clock, ids, model, validation
 from chalicelib.domain.errors import IdempotencyConflict, InvalidRequest, NotFound, StateConflict, Unprocessable
 from chalicelib.domain.model import Checkout
+from chalicelib.usecases import dashboard_stats
 from chalicelib.usecases.events import checkout_url, transition
 from chalicelib.usecases.merchants import Merchant, owned_checkout
 
@@ -80,8 +81,9 @@ def create(store: Store, merchant: Merchant, body: Any, idempotency_key: str | N
         # Only on the create response: the checkout works, but a Korean storefront needs the profile.
         response["warnings"] = warnings
     logs.note(checkout_id=checkout.id, provider=checkout.provider)
+    lookups = dashboard_stats.lookup_items(store, checkout)
     if idempotency_key is None:
-        store.create_checkout(checkout)
+        store.create_checkout(checkout, extra=lookups)
         return response
     if not 1 <= len(idempotency_key) <= 255:
         raise InvalidRequest("Idempotency-Key must be 1–255 characters", "Idempotency-Key")
@@ -99,7 +101,7 @@ def create(store: Store, merchant: Merchant, body: Any, idempotency_key: str | N
         "ttl": now + IDEMPOTENCY_WINDOW_S + 3600,
     }
     try:
-        store.create_checkout(checkout, record)
+        store.create_checkout(checkout, record, lookups)
     except AlreadyExists as e:
         existing = e.current
         if existing is None:

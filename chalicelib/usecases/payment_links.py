@@ -20,6 +20,7 @@ from chalicelib.adapters.store import AlreadyExists, Store
 from chalicelib.domain import clock, ids
 from chalicelib.domain.errors import InvalidRequest, NotFound
 from chalicelib.domain.model import Checkout
+from chalicelib.usecases import dashboard_stats
 from chalicelib.usecases.checkouts import draft
 from chalicelib.usecases.merchants import Merchant
 from chalicelib.usecases.merchants import get as get_merchant
@@ -73,6 +74,8 @@ def create(store: Store, merchant: Merchant, body: Any, base: str) -> dict[str, 
         "base_url": base,
     }
     link["pk"] = f"LINK#{link['id']}"
+    # Listed newest first in the dashboard through the merchant index.
+    link.update(gsi1pk=f"MERCHANT#{merchant.id}", gsi1sk=f"LINK#{link['created_at_s']:012d}#{link['id']}")
     store.put_new(link)
     return _view(link, base)
 
@@ -97,6 +100,12 @@ def update(store: Store, merchant: Merchant, link_id: str, body: Any, base: str)
         raise InvalidRequest("active must be true or false", "active")
     updated = store.update(link["pk"], link["sk"], {"active": body["active"]})
     return _view(updated, base)
+
+
+def list_(store: Store, merchant: Merchant, base: str, limit: int = 100) -> list[dict[str, Any]]:
+    """The merchant's links, newest first."""
+    records, _more = store.merchant_index(merchant.id, "LINK#", limit, newest_first=True)
+    return [_view(r, base) for r in records]
 
 
 def _signature(checkout_id: str, link_id: str, issued_s: int) -> str:
@@ -151,7 +160,7 @@ def save(store: Store, checkout_id: str, reference: str | None, base: str) -> tu
         return None
     checkout, merchant = found
     try:
-        store.create_checkout(checkout)
+        store.create_checkout(checkout, extra=dashboard_stats.lookup_items(store, checkout))
     except AlreadyExists:
         existing = store.get_checkout(checkout_id)
         if existing is None:

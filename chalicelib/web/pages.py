@@ -20,7 +20,7 @@ from chalicelib.domain import business, clock, discounts, ids, model, money, sho
 from chalicelib.domain.errors import Forbidden, FormInvalid, NotFound, ProviderFailed, StateConflict
 from chalicelib.domain.model import Checkout
 from chalicelib.domain.validation import is_valid_email
-from chalicelib.usecases import payment_links, payments, promotions
+from chalicelib.usecases import dashboard_stats, payment_links, payments, promotions
 from chalicelib.usecases.merchants import DEFAULT_BUTTON_RADIUS, MAX_BUTTON_RADIUS, Merchant
 from chalicelib.web import csrf, i18n
 from chalicelib.web.render import Html, render
@@ -226,6 +226,13 @@ def _form_page(
     return render("checkout.html", context, status=status, form_action=_form_actions(checkout, merchant, base))
 
 
+def preview_page(checkout: Checkout, merchant: Merchant, base: str, locale: str) -> Html:
+    """The checkout page as the merchant's settings would make it, for the dashboard's preview (inert)."""
+    values = {"payment_method": checkout.payment_method_types[0]}
+    html = _form_page(checkout, merchant, base, locale, values=values)
+    return html
+
+
 def _refusal_text(refused: discounts.PromotionRefused, checkout: Checkout, locale: str) -> str:
     amount = refused.details.get("minimum_amount")
     minimum = money.format_amount(int(amount), checkout.currency, locale) if amount is not None else ""
@@ -287,6 +294,8 @@ def _load(store: Store, base: str, checkout_id: str, query: Mapping[str, str], s
 
 def checkout_page(store: Store, base: str, checkout_id: str, query: Mapping[str, str]) -> Html | Redirect:
     checkout, merchant, unsaved = _load(store, base, checkout_id, query, save=False)
+    if not unsaved:
+        dashboard_stats.record_open(store, checkout)
     locale = i18n.pick_locale(query.get("lang"), checkout.locale)
     view = checkout.view_status()
     if view == model.PROCESSING and checkout.attempt is not None:

@@ -12,7 +12,6 @@ import pytest
 
 from chalicelib.adapters import store
 from chalicelib.domain import clock
-from tests.security.figures import MEASURED
 from tests.security.rigs import RIGS, Rig, Web
 
 
@@ -39,27 +38,6 @@ class MemoryStore:
 
     def __getattr__(self, name: str) -> Any:
         raise AssertionError(f"verifying a notification reached the store: {name}")
-
-
-@pytest.fixture(autouse=True)
-def _measure(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Count what the app does (figures.MEASURED): requests and their 5xx, transitions and events."""
-    real_apply, real_request = store.Store.apply, Web.request
-
-    def apply(self: store.Store, checkout: Any, plan: Any, event: Any = None) -> Any:
-        result = real_apply(self, checkout, plan, event)
-        MEASURED.count(transitions=1, events=int(event is not None))
-        return result
-
-    def request(self: Web, *args: Any, **kwargs: Any) -> Any:
-        answer = real_request(self, *args, **kwargs)
-        # 502 and 503 are answers our code gives on purpose (provider down, table busy);
-        # any other 5xx is a server error.
-        MEASURED.count(requests=1, server_errors=int(answer.status >= 500 and answer.status not in (502, 503)))
-        return answer
-
-    monkeypatch.setattr(store.Store, "apply", apply)
-    monkeypatch.setattr(Web, "request", request)
 
 
 @pytest.fixture

@@ -37,7 +37,7 @@ class Measured:
     ``requests`` and ``server_errors``: requests sent to our app through ``rigs.Web`` and its
     answers of 500 or more other than the 502/503 our code gives on purpose; ``transitions``
     and ``events``: ``Store.apply`` calls that wrote a state change, and those that wrote a
-    merchant event with it. ``tests/security/conftest.py``
+    merchant event with it. The ``figures`` fixture
     installs the counting; ``Figures.mark`` starts the window a row reports on.
     """
 
@@ -97,8 +97,27 @@ class Figures:
 
 
 @pytest.fixture
-def figures() -> Figures:
-    """A fresh window per test: what it reports is what happened while it ran."""
+def figures(monkeypatch: pytest.MonkeyPatch) -> Figures:
+    """A fresh window per test, and the counting installed: what a row reports is what the
+    app did while the test ran — requests through ``rigs.Web`` and their 5xx (other than the
+    502/503 our code gives on purpose), ``Store.apply`` transitions and their events."""
+    from chalicelib.adapters import store
+    from tests.security.rigs import Web
+
+    real_apply, real_request = store.Store.apply, Web.request
+
+    def apply(self: store.Store, checkout: Any, plan: Any, event: Any = None, *args: Any, **kwargs: Any) -> Any:
+        result = real_apply(self, checkout, plan, event, *args, **kwargs)
+        MEASURED.count(transitions=1, events=int(event is not None))
+        return result
+
+    def request(self: Web, *args: Any, **kwargs: Any) -> Any:
+        answer = real_request(self, *args, **kwargs)
+        MEASURED.count(requests=1, server_errors=int(answer.status >= 500 and answer.status not in (502, 503)))
+        return answer
+
+    monkeypatch.setattr(store.Store, "apply", apply)
+    monkeypatch.setattr(Web, "request", request)
     return Figures()
 
 

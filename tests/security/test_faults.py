@@ -80,7 +80,8 @@ def test_a_create_the_table_refuses_is_a_503_that_writes_nothing_and_a_retry_suc
     headers = {**merchant.headers, **({"Idempotency-Key": idempotency_key} if idempotency_key else {})}
     body = json.dumps(checkout_body())
     figures.mark()
-    proxy.inject("TransactWriteItems" if idempotency_key else "PutItem", fault, times=2, contains="CHECKOUT#")
+    # One transaction either way: the checkout with its search lookups (and its idempotency record).
+    proxy.inject("TransactWriteItems", fault, times=2, contains="CHECKOUT#")
     failed = web.post("/api/checkouts", body, headers)
     assert_unavailable_json(failed)
     assert proxy.failed() == 2
@@ -98,7 +99,7 @@ def test_a_create_the_table_refuses_is_a_503_that_writes_nothing_and_a_retry_suc
 
 def test_one_transient_fault_is_absorbed_by_botocores_own_retry(faulty_db, proxy, web):
     merchant = create_merchant(faulty_db)
-    proxy.inject("PutItem", "throughput", times=1, contains="CHECKOUT#")
+    proxy.inject("TransactWriteItems", "throughput", times=1, contains="CHECKOUT#")
     assert web.post("/api/checkouts", json.dumps(checkout_body()), merchant.headers).status == 201
     assert proxy.failed() == 1
 
@@ -133,6 +134,24 @@ def test_a_throttled_page_read_is_a_friendly_page(faulty_db, proxy, web, fault):
     assert web.get(f"/c/{created['id']}").status == 200
 
 
+@pytest.mark.parametrize("fault", DB_FAULTS)
+def test_a_first_view_the_table_refuses_still_shows_the_page_and_the_next_view_counts_it(faulty_db, proxy, web, fault, figures):
+    from chalicelib.usecases import dashboard_stats
+
+    merchant = create_merchant(faulty_db)
+    created = web.post("/api/checkouts", json.dumps(checkout_body()), merchant.headers).json()
+    proxy.inject("TransactWriteItems", fault, times=2, contains="opened_at_s")
+    assert web.get(f"/c/{created['id']}").status == 200
+    assert proxy.failed() == 2 and faulty_db.get_checkout(created["id"]).opened_at_s is None
+    assert dashboard_stats.overview(faulty_db, merchant.id, "today").funnel["opened"] == 0
+    assert web.get(f"/c/{created['id']}").status == 200
+    assert web.get(f"/c/{created['id']}").status == 200
+    assert faulty_db.get_checkout(created["id"]).opened_at_s is not None
+    assert dashboard_stats.overview(faulty_db, merchant.id, "today").funnel["opened"] == 1
+    figures.add("faults", f"DynamoDB {fault} x2 on a checkout's first view (its dashboard count)", 1, server_errors=0,
+                expect="page 200, mark and count both unwritten; next view counts once")
+
+
 def paid_sandbox_checkout(db: Store, web: Web, make_rig: Any, webhook_url: str) -> tuple[Any, str, str]:
     rig = make_rig("sandbox", db, webhook_url)
     checkout_id, session_id = rig.start(web)
@@ -165,7 +184,8 @@ def test_when_only_the_delivery_record_fails_the_payment_stands_and_the_schedule
     """The one write outside the transition's transaction: recording the first delivery attempt."""
     rig, checkout_id, _ = paid_sandbox_checkout(faulty_db, web, make_rig, receiver.url)
     figures.mark()
-    proxy.inject("UpdateItem", "throttling", times=2, contains="last_attempt_at_s")
+    # The attempt is recorded with the dashboard's delivery counters: one transaction.
+    proxy.inject("TransactWriteItems", "throttling", times=2, contains="last_attempt_at_s")
     # The payment stands and the shopper is sent on to the merchant at once (never "nothing was charged").
     back = web.get(f"/c/{checkout_id}/return")
     assert back.status == 303 and back.headers["location"].startswith("https://shop.example/thanks")

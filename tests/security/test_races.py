@@ -83,8 +83,8 @@ class Recorder:
         self.applied: list[tuple[str, str]] = []
         real = Store.apply
 
-        def apply(s: Store, checkout: Any, plan: model.Transition, event: Any = None) -> Any:
-            result = real(s, checkout, plan, event)
+        def apply(s: Store, checkout: Any, plan: model.Transition, event: Any = None, extra: Any = None) -> Any:
+            result = real(s, checkout, plan, event, extra)
             self.applied.append((plan.from_status, plan.to_status))
             return result
 

@@ -90,6 +90,14 @@ def test_get_routes_change_nothing(local_db, receiver, web, make_rig, provider, 
     api = [f"/api/checkouts/{processing}", "/api/checkouts?limit=5", f"/api/events?checkout_id={processing}"]
     if provider == "sandbox":
         gets.append(f"/sandbox/{session_id}")
+    # A checkout's first view is the one write a GET makes (issue 14): its opened_at_s and the
+    # dashboard's count of it, once; every later GET changes nothing.
+    for checkout_id in (open_checkout, processing):
+        first = snapshot(local_db)
+        assert web.get(f"/c/{checkout_id}").status == 200
+        changed = {k for k, item in snapshot(local_db).items() if first.get(k) != item}
+        assert {k[0].split("#")[0] for k in changed} <= {"CHECKOUT", "STATS"}
+        assert "opened_at_s" in snapshot(local_db)[(f"CHECKOUT#{checkout_id}", "CHECKOUT")]
     figures.mark()
     before = snapshot(local_db)
     for path in gets:
@@ -107,7 +115,7 @@ def test_get_routes_change_nothing(local_db, receiver, web, make_rig, provider, 
     assert web.get(web.path(visit.headers["location"])).status == 200
     assert snapshot(local_db) == before
     figures.add("GET is safe", f"{provider}: checkout, status, return (no provider change), sandbox, API, /l/", len(gets) + len(api) + 2,
-                expect="no write")
+                expect="no write (but a first view's mark)")
 
 
 # --- security headers on every response ------------------------------------------------------
