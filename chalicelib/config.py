@@ -34,6 +34,11 @@ class Settings:
     provider_bases: dict[str, str]
     unpaid_retention_s: int
 
+    @property
+    def live(self) -> bool:
+        """The production stage: real money only (no provider test keys, no URLs from the Host header)."""
+        return self.stage == "prod"
+
 
 def _flag(name: str, default: str = "0") -> bool:
     return os.environ.get(name, default).strip().lower() in {"1", "true", "yes", "on"}

@@ -47,8 +47,10 @@ def test_the_package_holds_the_app_templates_and_static_files(package):
     assert len([n for n in names if n.startswith("compiled_templates/tmpl_")]) == len(list((ROOT / "templates").glob("*.html")))
     assert {"app.py", "chalicelib/__init__.py", "chalicelib/adapters/store.py"} <= names
     for folder in ("templates", "static"):
-        for path in (ROOT / folder).iterdir():
-            assert f"{folder}/{path.name}" in names, f"{folder}/{path.name} is missing from the package"
+        for path in (ROOT / folder).rglob("*"):
+            if path.is_file():
+                name = path.relative_to(ROOT).as_posix()
+                assert name in names, f"{name} is missing from the package"
     assert not any(n.startswith(("tests/", "tools/", ".venv/", "node_modules/")) for n in names)
 
 

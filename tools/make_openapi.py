@@ -22,8 +22,11 @@ def ref(name: str) -> dict[str, str]:
 
 def errors(*statuses: int) -> dict[str, Any]:
     text = {400: "Bad input", 401: "Missing or wrong API key", 404: "Not found (or another merchant's)",
-            409: "Conflict with the current state", 422: "Well formed but not allowed", 502: "The payment provider failed",
-            503: "Temporarily unavailable"}
+            409: "Conflict with the current state", 413: "The body is over the documented limit (256 KiB)",
+            422: "Well formed but not allowed", 502: "The payment provider failed", 503: "Temporarily unavailable"}
+    if 400 in statuses:
+        # Any request that can be refused as bad input can be refused as too large first.
+        statuses = tuple(sorted({*statuses, 413}))
     return {str(s): {"description": text[s], "content": {"application/json": {"schema": ref("Error")}}} for s in statuses}
 
 

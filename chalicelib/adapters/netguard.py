@@ -4,8 +4,10 @@ A merchant's webhook URL must be https and resolve only to public addresses:
 never private, loopback, link-local (the 169.254.169.254 metadata service
 included), carrier-grade NAT, multicast or reserved ones. Plain-http loopback
 URLs are allowed only where the stage allows them (dev), for local testing.
-The check runs when the URL is saved and again right before every delivery, so
-a name that later resolves somewhere private (DNS rebinding) is caught then.
+The check runs when the URL is saved and again right before every delivery, and the
+delivery connects to the very address that check approved (the name is not looked up
+again), so a name that resolves somewhere private a moment later (DNS rebinding) never
+receives our request.
 """
 from __future__ import annotations
 
@@ -36,8 +38,15 @@ def resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6
     return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
 
 
-def check_url(url: str, allow_loopback_http: bool) -> None:
-    """Raise BlockedDestination unless ``url`` may receive our requests."""
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def check_url(url: str, allow_loopback_http: bool) -> list[Address]:
+    """The addresses ``url``'s host resolved to, all allowed; BlockedDestination otherwise.
+
+    A request must then connect to one of these (``webhooks.send`` does): resolving the
+    name again would let it answer differently (DNS rebinding) after the check.
+    """
     parts = urlsplit(url)
     host = parts.hostname
     if not host or parts.username or parts.password:
@@ -49,9 +58,10 @@ def check_url(url: str, allow_loopback_http: bool) -> None:
     addresses = resolve(host, port)
     loopback_only = all(a.is_loopback for a in addresses)
     if allow_loopback_http and loopback_only and parts.scheme in ("http", "https"):
-        return
+        return addresses
     if parts.scheme != "https":
         raise BlockedDestination("the URL must be https")
     blocked = [str(a) for a in addresses if not _is_public(a)]
     if blocked:
         raise BlockedDestination(f"{host} resolves to a non-public address")
+    return addresses

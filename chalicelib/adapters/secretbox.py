@@ -98,11 +98,6 @@ def decrypt_json(token: str) -> dict[str, Any]:
     return result
 
 
-def derived_key(purpose: str) -> bytes:
-    """A key for one purpose (CSRF tokens, sandbox signatures), from the newest master key."""
-    return _derive(_master_keys()[0], purpose)
-
-
 @lru_cache(maxsize=16)
 def _derive(master_key: str, purpose: str) -> bytes:
     # Per container: the derivation depends only on the master key (part of the cache key,
@@ -116,6 +111,17 @@ def _derive(master_key: str, purpose: str) -> bytes:
             "the master key cannot be used: CHECKOUT_SECRET_KEY (or the SSM parameter named by "
             "CHECKOUT_SECRET_KEY_PARAM) must hold Fernet keys, comma-separated")
     return hmac.new(master, b"hosted-checkout:" + purpose.encode(), hashlib.sha256).digest()
+
+
+def derived_key(purpose: str) -> bytes:
+    """A key for one purpose (CSRF tokens, sandbox signatures), from the newest master key."""
+    return _derive(_master_keys()[0], purpose)
+
+
+def derived_keys(purpose: str) -> tuple[bytes, ...]:
+    """That purpose's key under every master key, newest first: what was signed before a
+    rotation (an open form's CSRF token) still verifies until the old key is dropped."""
+    return tuple(_derive(key, purpose) for key in _master_keys())
 
 
 def new_master_key() -> str:

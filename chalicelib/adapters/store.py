@@ -15,6 +15,9 @@ idempotency record          IDEMPOTENCY#merchant#hash  IDEMPOTENCY
 sandbox provider session    SANDBOX#id   SANDBOX
 promotion code (+counters)  PROMO#merchant#CODE  PROMO  (gsi1: MERCHANT#id / PROMO#CODE)
 per-customer code counter   PROMO#merchant#CODE  CUSTOMER#sha256(email)
+dashboard counters          STATS#merchant#shard  DAY#yyyy-mm-dd | HOUR#yyyy-mm-ddThh (KST)
+checkout lookup (search)    FIND#merchant#sha256(value)  CHECKOUT#s#id
+dashboard session / link    DSESSION#sha256 / DLOGIN#sha256  SESSION / LOGIN
 =========================  ===========  =============================================
 
 Rules: every read that a decision rests on is a strongly consistent GetItem or
@@ -40,7 +43,10 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from chalicelib.config import settings
+from chalicelib.domain import clock
+from chalicelib.domain.counters import HOUR_ITEM_TTL_S, Moves
 from chalicelib.domain.model import (
+    CANCELLED,
     COUNT_RESERVABLE,
     COUNT_WITHIN_LIMIT,
     OPEN,
@@ -57,7 +63,11 @@ from chalicelib.domain.model import (
 )
 
 EXPIRY_INDEX = "EXPIRY"
+# Checkouts whose refund lock is held, by when it was taken: reconciliation reads them back.
+REFUND_INDEX = "REFUND_PENDING"
 DELIVERY_INDEX = "DELIVERY"
+# A condition value meaning "the attribute is not there yet" (``update``'s conditions).
+ABSENT = ("attribute_not_exists",)
 RECONCILE_INDEX = "RECONCILE"
 # Sorts after every due time: a RECONCILE query up to it lists every processing checkout.
 EVERYTHING_DUE_S = 10**12 - 1
@@ -317,8 +327,9 @@ class Store:
     ) -> dict[str, Any]:
         """One conditional UpdateItem; conditions are attribute = value clauses (AND).
 
-        A condition value of ``None`` means "attribute exists". Returns the new
-        item; raises StaleItem with the current one when a condition fails.
+        A condition value of ``None`` means "attribute exists", ``ABSENT`` that it
+        does not. Returns the new item; raises StaleItem with the current one when a
+        condition fails.
         """
         request = _update_request(set_fields or {}, remove_fields, conditions or {}, add_fields or {})
         try:
@@ -339,6 +350,76 @@ class Store:
         record = from_item(response["Attributes"])
         self.recent.put_record(record)
         return record
+
+    def update_with(
+        self,
+        pk: str,
+        sk: str,
+        set_fields: dict[str, Any],
+        conditions: dict[str, Any],
+        extra: list[dict[str, Any]],
+        append_fields: dict[str, list[Any]] | None = None,
+    ) -> None:
+        """``update`` (plus ``append_fields``: values appended to list attributes), written in
+        one transaction with ``extra`` items (counters): both or neither. StaleItem as ``update``.
+        """
+        request = _update_request(set_fields, (), conditions, {}, append_fields or {})
+        item = {"Update": {"TableName": self.table, "Key": {"pk": {"S": pk}, "sk": {"S": sk}},
+                           "ReturnValuesOnConditionCheckFailure": "ALL_OLD", **request}}
+        self.transact_retrying([item, *extra])
+
+    def transact_retrying(self, items: list[dict[str, Any]]) -> None:
+        """``transact``, retried with jitter while another transaction holds one of the items
+        (a hot counter shard); a lost condition is not retried."""
+        for attempt in range(_CONFLICT_RETRIES):
+            try:
+                self.transact(items)
+                return
+            except TransactionConflict:
+                if attempt == _CONFLICT_RETRIES - 1:
+                    raise
+                time.sleep(random.uniform(0.01, 0.03 * 2 ** min(attempt, 4)))  # noqa: S311 - jitter
+
+    def counter_items(self, merchant_id: str, moves: Moves) -> list[dict[str, Any]]:
+        """The dashboard counters' Updates for ``moves`` (unconditional ADDs; hour items expire)."""
+        items = []
+        for sk, adds in sorted(moves.adds.items()):
+            names = {f"#c{i}": attr for i, attr in enumerate(adds)}
+            values = {f":c{i}": {"N": str(delta)} for i, delta in enumerate(adds.values())}
+            expression = "ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(adds)))
+            if sk.startswith("HOUR#"):
+                names["#ttl"] = "ttl"
+                values[":ttl"] = {"N": str(clock.now_s() + HOUR_ITEM_TTL_S)}
+                expression = "SET #ttl = :ttl " + expression
+            items.append({"Update": {
+                "TableName": self.table,
+                "Key": {"pk": {"S": f"STATS#{merchant_id}#{moves.shard}"}, "sk": {"S": sk}},
+                "UpdateExpression": expression,
+                "ExpressionAttributeNames": names,
+                "ExpressionAttributeValues": values,
+            }})
+        return items
+
+    def put_item(self, record: dict[str, Any]) -> dict[str, Any]:
+        """A Put for a transaction (overwrites: lookups and logs, never state)."""
+        return {"Put": {"TableName": self.table, "Item": to_item(record)}}
+
+    def range_query(
+        self, pk: str, sk_from: str, sk_to: str, limit: int | None = None, newest_first: bool = False, consistent: bool = False
+    ) -> list[dict[str, Any]]:
+        """Items of one partition with ``sk_from <= sk <= sk_to`` (one page of at most ``limit``)."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "KeyConditionExpression": "#pk = :pk AND #sk BETWEEN :lo AND :hi",
+            "ExpressionAttributeNames": {"#pk": "pk", "#sk": "sk"},
+            "ExpressionAttributeValues": {":pk": {"S": pk}, ":lo": {"S": sk_from}, ":hi": {"S": sk_to}},
+            "ScanIndexForward": not newest_first,
+            "ConsistentRead": consistent,
+        }
+        if limit is not None:
+            kwargs["Limit"] = limit
+        response = self.client.query(**kwargs)
+        return [from_item(i) for i in response.get("Items", [])]
 
     def query(self, pk: str, sk_prefix: str, consistent: bool = True) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
@@ -413,13 +494,15 @@ class Store:
         before = response.get("Attributes", {}).get(NOTIFICATIONS, {}).get("SS", [])
         return digest not in before
 
-    def create_checkout(self, checkout: Checkout, idempotency: dict[str, Any] | None = None) -> None:
+    def create_checkout(
+        self, checkout: Checkout, idempotency: dict[str, Any] | None = None, extra: list[dict[str, Any]] | None = None
+    ) -> None:
         """Write a new checkout, with its idempotency record in the same transaction.
 
         Raises AlreadyExists carrying the live idempotency record when the key was
         used before (replay or conflict is the caller's decision).
         """
-        if idempotency is None:
+        if idempotency is None and not extra:
             self.put_new(checkout_to_record(checkout))
             return
         put_checkout = {
@@ -429,33 +512,39 @@ class Store:
                 "ConditionExpression": "attribute_not_exists(pk)",
             }
         }
-        put_key = {
-            "Put": {
-                "TableName": self.table,
-                "Item": to_item(idempotency),
-                # A record past its 24 h window may linger until TTL removes it.
-                "ConditionExpression": "attribute_not_exists(pk) OR #exp < :now",
-                "ExpressionAttributeNames": {"#exp": "expires_at_s"},
-                "ExpressionAttributeValues": {":now": {"N": str(idempotency["created_at_s"])}},
-                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-            }
-        }
+        items = [put_checkout, *(extra or [])]
+        if idempotency is not None:
+            items.insert(0, {
+                "Put": {
+                    "TableName": self.table,
+                    "Item": to_item(idempotency),
+                    # A record past its 24 h window may linger until TTL removes it.
+                    "ConditionExpression": "attribute_not_exists(pk) OR #exp < :now",
+                    "ExpressionAttributeNames": {"#exp": "expires_at_s"},
+                    "ExpressionAttributeValues": {":now": {"N": str(idempotency["created_at_s"])}},
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            })
         for attempt in range(6):
             try:
-                self.transact([put_key, put_checkout])
+                self.transact(items)
                 return
+            except TransactionConflict:
+                time.sleep(0.05 * (attempt + 1))
             except StaleItem as e:
-                if e.current is not None:
+                if e.current is not None or idempotency is None:
                     raise AlreadyExists(e.current) from e
                 time.sleep(0.05 * (attempt + 1))
-        existing = self.get(idempotency["pk"], idempotency["sk"])
+        existing = self.get(idempotency["pk"], idempotency["sk"]) if idempotency is not None else None
         raise AlreadyExists(existing)
 
     def apply(
-        self, checkout: Checkout, plan: Transition, event: dict[str, Any] | None = None, notification: str | None = None
+        self, checkout: Checkout, plan: Transition, event: dict[str, Any] | None = None,
+        extra: list[dict[str, Any]] | None = None, notification: str | None = None,
     ) -> Checkout:
-        """Apply a planned transition as one conditional write (with its event and its
-        promotion-code counters, atomically: one TransactWriteItems).
+        """Apply a planned transition as one conditional write (with its event, its
+        promotion-code counters and ``extra`` unconditional items such as the dashboard's
+        counters, atomically: one TransactWriteItems).
 
         ``notification``, the digest of the provider notification that caused the change,
         is added to the checkout's ``notifications`` in the same write.
@@ -469,7 +558,13 @@ class Store:
         remove = tuple(plan.remove_fields)
         if plan.to_status in PAID_STATUSES:
             remove += ("ttl",)
-        if plan.to_status not in (OPEN, PROCESSING):
+        pending = plan.set_fields.get("refund_pending")
+        if pending:
+            set_fields["gsi2pk"] = REFUND_INDEX
+            set_fields["gsi2sk"] = f"{int(pending['started_at_s']):012d}#{checkout.id}"
+        elif plan.to_status not in (OPEN, PROCESSING) and not (plan.to_status == CANCELLED and plan.set_fields.get("reservation")):
+            # (A cancelled checkout still holding a promotion use stays on the expiry schedule,
+            # which gives the use back at its expiry.)
             remove += ("gsi2pk", "gsi2sk")
         elif plan.to_status != plan.from_status:
             # open <-> processing moves the checkout between the expiry and reconciliation schedules.
@@ -477,19 +572,19 @@ class Store:
         conditions = {"status": plan.from_status, "version": plan.from_version}
         adds: dict[str, Any] = {NOTIFICATIONS: frozenset({notification})} if notification else {}
         request = _update_request(set_fields, remove, conditions, adds)
-        if event is None and not plan.counters:
+        if event is None and not plan.counters and not extra:
             record = self.update(f"CHECKOUT#{checkout.id}", "CHECKOUT", set_fields, remove, conditions, adds)
             return checkout_from_record(record)
         counters = [self._counter_update(checkout.merchant_id, change) for change in plan.counters]
         first_counter = 1 if event is None else 2
         for attempt in range(_CONFLICT_RETRIES):
             try:
-                self._transact_transition(checkout, request, event, counters)
+                self._transact_transition(checkout, request, event, counters + list(extra or []))
                 break
             except TransactionConflict as e:
                 # Many shoppers on one code: its item is in another transaction right now.
                 # (Without counters the caller re-reads the checkout and plans again.)
-                if not counters or attempt == _CONFLICT_RETRIES - 1:
+                if not (counters or extra) or attempt == _CONFLICT_RETRIES - 1:
                     raise StaleItem(None) from e
                 time.sleep(random.uniform(0.01, 0.03 * 2 ** min(attempt, 4)))  # noqa: S311 - jitter
             except StaleItem as e:
@@ -588,6 +683,25 @@ class Store:
             after_key = {k: record[k] for k in ("pk", "sk", "gsi1pk", "gsi1sk")}
         records, more = self.merchant_index(merchant_id, "CHECKOUT#", limit, after_key, newest_first=True)
         return [checkout_from_record(r) for r in records], more
+
+    def merchant_checkouts_between(
+        self, merchant_id: str, sk_from: str, sk_to: str, limit: int, after: Checkout | None
+    ) -> tuple[list[Checkout], bool]:
+        """A merchant's checkouts whose merchant-index key is in [sk_from, sk_to], newest first."""
+        kwargs: dict[str, Any] = {
+            "TableName": self.table,
+            "IndexName": "gsi1",
+            "KeyConditionExpression": "#g = :g AND #s BETWEEN :lo AND :hi",
+            "ExpressionAttributeNames": {"#g": "gsi1pk", "#s": "gsi1sk"},
+            "ExpressionAttributeValues": {":g": {"S": f"MERCHANT#{merchant_id}"}, ":lo": {"S": sk_from}, ":hi": {"S": sk_to}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if after is not None:
+            record = checkout_to_record(after)
+            kwargs["ExclusiveStartKey"] = {k: {"S": record[k]} for k in ("pk", "sk", "gsi1pk", "gsi1sk")}
+        response = self.client.query(**kwargs)
+        return [checkout_from_record(from_item(i)) for i in response.get("Items", [])], "LastEvaluatedKey" in response
 
     def due(self, index_pk: str, now_s: int, limit: int) -> list[dict[str, Any]]:
         """Keys of items on the gsi2 schedule ``index_pk`` that are due by now, oldest first.
@@ -706,6 +820,7 @@ def _update_request(
     remove_fields: tuple[str, ...],
     conditions: dict[str, Any],
     add_fields: dict[str, Any],
+    append_fields: dict[str, list[Any]] | None = None,
 ) -> dict[str, Any]:
     names: dict[str, str] = {}
     values: dict[str, Any] = {}
@@ -725,6 +840,9 @@ def _update_request(
         return alias
 
     sets = [f"{name(k)} = {value(v)}" for k, v in set_fields.items() if v is not None]
+    for k, v in (append_fields or {}).items():
+        alias = name(k)
+        sets.append(f"{alias} = list_append(if_not_exists({alias}, {value([])}), {value(v)})")
     removes = [name(k) for k, v in set_fields.items() if v is None] + [name(k) for k in remove_fields]
     adds = [f"{name(k)} {value(v)}" for k, v in add_fields.items()]
     expression = " ".join(
@@ -737,7 +855,9 @@ def _update_request(
         if part
     )
     clauses = [
-        f"attribute_exists({name(k)})" if v is None else f"{name(k)} = {value(v)}"
+        f"attribute_exists({name(k)})" if v is None
+        else f"attribute_not_exists({name(k)})" if v is ABSENT
+        else f"{name(k)} = {value(v)}"
         for k, v in conditions.items()
     ]
     request: dict[str, Any] = {

@@ -15,6 +15,7 @@ import hmac
 import json
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 from chalicelib.domain import clock
 from chalicelib.domain.ids import new_id
@@ -94,28 +95,54 @@ def next_state(attempts_done: int, ok: bool, now_s: int, jitter: float = 0.0) ->
 
 
 def send(url: str, secret: str, event: dict[str, Any], timeout: tuple[float, float]) -> int | None:
-    """POST one delivery; returns the HTTP status, or None when there was no answer."""
+    """POST one delivery to the address the SSRF guard approved; the HTTP status, or None when there was no answer."""
     import requests
 
     from chalicelib.adapters.netguard import BlockedDestination, check_url
     from chalicelib.config import settings
 
     try:
-        check_url(url, allow_loopback_http=settings().allow_insecure_webhooks)
+        addresses = check_url(url, allow_loopback_http=settings().allow_insecure_webhooks)
     except BlockedDestination as e:
         log.warning("webhook delivery %s not sent: %s", event["id"], e)
         return None
     now = clock.now_s()
     body = event["payload"].encode()
     try:
-        response = requests.post(
-            url,
-            data=body,
-            headers=headers_for(secret, event["id"], now, body),
-            timeout=timeout,
-            allow_redirects=False,
-        )
-    except requests.RequestException as e:
+        return _post_pinned(url, str(addresses[0]), body, headers_for(secret, event["id"], now, body), timeout)
+    except (requests.RequestException, OSError, ValueError) as e:
         log.warning("webhook delivery %s to merchant %s got no answer: %s", event["id"], event["merchant_id"], type(e).__name__)
         return None
-    return response.status_code
+
+
+def _post_pinned(url: str, address: str, body: bytes, headers: dict[str, str], timeout: tuple[float, float]) -> int:
+    """POST to ``address`` as if to ``url``'s host: Host header, TLS SNI and certificate check by the name.
+
+    urllib3 (requests' own transport) is used directly because requests resolves the name
+    itself and offers no way to hand it an address.
+    """
+    import urllib3
+    from certifi import where as ca_bundle
+
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    options: dict[str, Any] = {
+        "timeout": urllib3.Timeout(connect=timeout[0], read=timeout[1]),
+        "retries": False,
+        "maxsize": 1,
+    }
+    pool: urllib3.HTTPConnectionPool
+    if parts.scheme == "https":
+        pool = urllib3.HTTPSConnectionPool(address, parts.port or 443, server_hostname=host, assert_hostname=host,
+                                           cert_reqs="CERT_REQUIRED", ca_certs=ca_bundle(), **options)
+    else:
+        pool = urllib3.HTTPConnectionPool(address, parts.port or 80, **options)
+    try:
+        response = pool.urlopen("POST", path, body=body, headers={**headers, "Host": parts.netloc},
+                                redirect=False, preload_content=True)
+    except urllib3.exceptions.HTTPError as e:
+        raise OSError(str(e)) from e
+    finally:
+        pool.close()
+    return int(response.status)

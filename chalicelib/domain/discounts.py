@@ -50,6 +50,11 @@ CUSTOMER_LIMIT = "promotion_code_customer_limit"
 NOT_APPLICABLE = "promotion_code_not_applicable"
 COVERS_TOTAL = "promotion_code_covers_total"
 NOT_ALLOWED = "promotion_codes_not_allowed"
+# The shopper page's answers: one for every reason that would tell whether a code exists,
+# and the end of the refused tries a checkout allows.
+UNUSABLE = "promotion_code_unusable"
+TOO_MANY_TRIES = "promotion_code_too_many_tries"
+REVEALING = frozenset({NOT_FOUND, INACTIVE, NOT_YET_VALID, EXPIRED})
 
 _MESSAGES = {
     NOT_FOUND: "there is no promotion code {code}",
@@ -63,6 +68,8 @@ _MESSAGES = {
     NOT_APPLICABLE: "the promotion code {code} applies to nothing in this order",
     COVERS_TOTAL: "the promotion code {code} would leave nothing to pay; a payment needs an amount above 0",
     NOT_ALLOWED: "this checkout does not take promotion codes",
+    UNUSABLE: "the promotion code {code} cannot be used",
+    TOO_MANY_TRIES: "too many promotion codes were tried on this checkout",
 }
 
 

@@ -64,8 +64,21 @@ class StateConflict(Conflict):
     code = "checkout_state_conflict"
 
 
+class RefundInProgress(Conflict):
+    """Another refund of the checkout holds its refund lock (in flight, or waiting for reconciliation)."""
+
+    code = "refund_in_progress"
+
+
 class IdempotencyConflict(Conflict):
     code = "idempotency_key_reused"
+
+
+class PayloadTooLarge(CheckoutError):
+    """A request body over its documented limit (README, "Limits"): refused before it is read."""
+
+    http_status = 413
+    code = "payload_too_large"
 
 
 class ProviderFailed(CheckoutError):

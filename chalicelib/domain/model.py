@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.domain import clock
-from chalicelib.domain.errors import StateConflict, Unprocessable
+from chalicelib.domain.errors import RefundInProgress, StateConflict, Unprocessable
 
 OPEN = "open"
 PROCESSING = "processing"
@@ -150,15 +150,22 @@ class Checkout:
     base_url: str | None = None
     # Minor units refunded so far (complete -> partially_refunded -> refunded).
     amount_refunded: int = 0
+    # The refund lock: {"id", "amount", "reason"?, "provider", "provider_session_id", "started_at_s"}
+    # while a refund is at the provider (or its answer was lost and reconciliation will read it back).
+    refund_pending: dict[str, Any] | None = None
     # --- promotion codes (chalicelib.domain.discounts / chalicelib.usecases.promotions) ---
     allow_promotion_codes: bool = False
     # The applied code's rule as it was applied (discounts.Rule.snapshot()), and what it takes off.
     promotion: dict[str, Any] | None = None
     amount_discount: int = 0
-    # Held while processing: {"code", "customer"?} — a use of the code reserved at submit.
+    # {"code", "customer"?, "unsettled"?}: a use of the code reserved at the first submit and held
+    # while any session of this checkout carrying its discount may still be paid ("unsettled":
+    # the shopper left one at the provider unconfirmed). Given back when the checkout ends.
     reservation: dict[str, Any] | None = None
     # Paid after its reservation was given back, when the code had run out meanwhile.
     promotion_over_limit: bool = False
+    # Codes refused on the public page so far (usecases.promotions.MAX_REFUSED_TRIES ends them).
+    promotion_refusals: int = 0
     # What earlier attempts' provider sessions asked for ({provider_session_id, amount,
     # currency}, newest last): a late payment on one is judged by it.
     released_attempts: list[dict[str, Any]] = field(default_factory=list)
@@ -174,6 +181,9 @@ class Checkout:
     installment_months: int | None = None
     # The shopper's optional marketing consent (its own unticked box; never needed to pay).
     marketing_opt_in: bool = False
+    # --- the dashboard's funnel (chalicelib.counters): each set once, by the step it counts ---
+    opened_at_s: int | None = None
+    submitted_at_s: int | None = None
 
     @property
     def amount_subtotal(self) -> int:
@@ -287,7 +297,7 @@ def _reserve(checkout: Checkout, email: str | None, now_s: int) -> tuple[dict[st
 
 
 def _release(checkout: Checkout) -> tuple[CounterChange, ...]:
-    """Give back the attempt's reservation (it failed, was abandoned, expired or was cancelled)."""
+    """Give back the checkout's reservation (its payment can no longer happen, or it ended)."""
     held = checkout.reservation
     if not held:
         return ()
@@ -339,7 +349,12 @@ def plan_lock(checkout: Checkout, attempt: Attempt, shopper: dict[str, str], now
     """
     if checkout.view_status(now_s) != OPEN:
         raise StateConflict(f"a checkout that is {checkout.view_status(now_s)} cannot be paid")
-    held, counters = _reserve(checkout, _shopper_email(checkout, shopper), now_s)
+    held: dict[str, Any] | None = checkout.reservation
+    counters: tuple[CounterChange, ...] = ()
+    if not held:
+        # (A use still held for this checkout — an earlier session may yet be paid — covers this
+        # attempt too: it carries the same discount, and one checkout completes at most once.)
+        held, counters = _reserve(checkout, _shopper_email(checkout, shopper), now_s)
     return Transition(
         from_status=_require(checkout, PROCESSING, now_s),
         from_version=checkout.version,
@@ -354,8 +369,16 @@ def plan_lock(checkout: Checkout, attempt: Attempt, shopper: dict[str, str], now
 MAX_RELEASED_ATTEMPTS = 20
 
 
-def plan_release(checkout: Checkout, attempt_id: str, failed: bool, reason: str, now_s: int) -> Transition | None:
+def plan_release(
+    checkout: Checkout, attempt_id: str, failed: bool, reason: str, now_s: int, payable: bool = False
+) -> Transition | None:
     """processing -> open: the attempt failed or the shopper left the provider.
+
+    ``payable``: the attempt's provider session may still be paid (the shopper came back
+    through the cancel URL, or the attempt looked abandoned), so a promotion code's use
+    stays held for the checkout — marked ``unsettled`` — until the checkout ends. Otherwise
+    the provider confirmed the session cannot be paid, and the use is given back unless an
+    earlier session of the checkout is still unsettled.
 
     Returns None when there is nothing to do (another attempt is current, or the
     checkout already moved on): a late "failed" never touches a later state.
@@ -368,28 +391,39 @@ def plan_release(checkout: Checkout, attempt_id: str, failed: bool, reason: str,
         asked = {"provider_session_id": attempt.provider_session_id, "amount": attempt.amount,
                  "currency": attempt.currency or checkout.currency}
         set_fields["released_attempts"] = [*checkout.released_attempts, asked][-MAX_RELEASED_ATTEMPTS:]
+    remove: tuple[str, ...] = ("attempt",)
+    counters: tuple[CounterChange, ...] = ()
+    held = checkout.reservation
+    if held and (payable or held.get("unsettled")):
+        set_fields["reservation"] = {**held, "unsettled": True}
+    else:
+        remove += ("reservation",)
+        counters = _release(checkout)
     return Transition(
         from_status=PROCESSING,
         from_version=checkout.version,
         to_status=OPEN,
         set_fields=set_fields,
-        remove_fields=("attempt", "reservation"),
+        remove_fields=remove,
         event_type=EVENT_PAYMENT_FAILED if failed else None,
         event_key=f"{EVENT_PAYMENT_FAILED}#{attempt_id}" if failed else None,
-        counters=_release(checkout),
+        counters=counters,
     )
 
 
-def plan_complete(checkout: Checkout, payment: Payment, now_s: int, over_limit: bool = False) -> Transition | None:
+def plan_complete(
+    checkout: Checkout, payment: Payment, now_s: int, over_limit: bool = False, stray: bool = False
+) -> Transition | None:
     """Anything unpaid -> complete, for a payment the provider confirmed.
 
     None when the checkout is already paid: completion happens once. ``over_limit``:
     the late claim of its promotion code found the code used up; the payment still
-    completes (money moved), uncounted and flagged.
+    completes (money moved), uncounted and flagged. ``stray``: the payment is on an
+    attempt the checkout had moved past; flagged ``late_payment`` like one after expiry.
     """
     if checkout.status in PAID_STATUSES:
         return None
-    late = checkout.view_status(now_s) in (EXPIRED, CANCELLED)
+    late = stray or checkout.view_status(now_s) in (EXPIRED, CANCELLED)
     set_fields: dict[str, Any] = {"payment": payment, "late_payment": late}
     if over_limit:
         set_fields["promotion_over_limit"] = True
@@ -405,24 +439,45 @@ def plan_complete(checkout: Checkout, payment: Payment, now_s: int, over_limit: 
     )
 
 
+def _may_still_be_paid(checkout: Checkout) -> bool:
+    """A session of this checkout carrying its discount may yet be paid at the provider."""
+    held = checkout.reservation or {}
+    current = checkout.attempt is not None and bool(checkout.attempt.provider_session_id)
+    return bool(held) and (bool(held.get("unsettled")) or current)
+
+
 def plan_cancel(checkout: Checkout, now_s: int) -> Transition:
-    """open/processing -> cancelled, on the merchant's request."""
+    """open/processing -> cancelled, on the merchant's request.
+
+    A promotion use held for a session that may still be paid stays held until the
+    checkout's expiry (``plan_expire`` gives it back then): a shopper paying at the
+    provider after the cancel completes the checkout within the code's limit.
+    """
     view = checkout.view_status(now_s)
     if view not in (OPEN, PROCESSING):
         raise StateConflict(f"a checkout that is {view} cannot be cancelled")
+    keep = _may_still_be_paid(checkout)
     return Transition(
         from_status=_require(checkout, CANCELLED, now_s),
         from_version=checkout.version,
         to_status=CANCELLED,
-        remove_fields=("reservation",),
+        set_fields={"reservation": {**(checkout.reservation or {}), "unsettled": True}} if keep else {},
+        remove_fields=() if keep else ("reservation",),
         event_type=EVENT_CANCELLED,
         event_key=EVENT_CANCELLED,
-        counters=_release(checkout),
+        counters=() if keep else _release(checkout),
     )
 
 
 def plan_expire(checkout: Checkout, now_s: int) -> Transition | None:
-    """open/processing past expires_at -> expired (made durable by the sweep)."""
+    """open/processing past expires_at -> expired (made durable by the sweep).
+
+    A cancelled checkout still holding a promotion use gives it back now (cancelled ->
+    cancelled, no event): its provider sessions expired with it.
+    """
+    if checkout.status == CANCELLED and checkout.reservation and now_s >= checkout.expires_at_s:
+        return Transition(from_status=CANCELLED, from_version=checkout.version, to_status=CANCELLED,
+                          remove_fields=("reservation",), counters=_release(checkout))
     if checkout.status not in (OPEN, PROCESSING) or now_s < checkout.expires_at_s:
         return None
     return Transition(
@@ -445,6 +500,10 @@ def plan_update(checkout: Checkout, changes: dict[str, Any], now_s: int) -> Tran
     view = checkout.view_status(now_s)
     if view != OPEN:
         raise StateConflict(f"a checkout that is {view} cannot be changed")
+    if checkout.reservation and ("promotion" in changes or "amount_discount" in changes):
+        # A session the shopper left at the provider carries this code's discount and may
+        # still be paid; its use is held for this checkout, so the code stays as it is.
+        raise StateConflict("the promotion code cannot change while an earlier payment with it may still complete")
     return Transition(from_status=OPEN, from_version=checkout.version, to_status=OPEN, set_fields=dict(changes))
 
 
@@ -582,6 +641,41 @@ def plan_refund(checkout: Checkout, amount: int, refund_id: str, now_s: int) -> 
         from_version=checkout.version,
         to_status=to_status,
         set_fields={"amount_refunded": refunded},
+        remove_fields=("refund_pending",),
         event_type=EVENT_REFUNDED,
         event_key=f"{EVENT_REFUNDED}#{refund_id}",
+    )
+
+
+def plan_refund_lock(checkout: Checkout, pending: dict[str, Any], now_s: int) -> Transition:
+    """Take the checkout's refund lock before the provider is asked: one refund at a time.
+
+    The status does not change, so only the version clause of the write keeps two
+    concurrent refunds (planned from the same read) from both holding the lock.
+    Raises RefundInProgress while another refund holds it, and what plan_refund
+    raises for a refund that could not be recorded.
+    """
+    if checkout.refund_pending:
+        raise RefundInProgress(
+            f"refund {checkout.refund_pending.get('id')} of this checkout is still being confirmed with the "
+            "provider; try again once it is settled"
+        )
+    plan_refund(checkout, int(pending["amount"]), str(pending["id"]), now_s)
+    return Transition(
+        from_status=checkout.status,
+        from_version=checkout.version,
+        to_status=checkout.status,
+        set_fields={"refund_pending": dict(pending)},
+    )
+
+
+def plan_refund_unlock(checkout: Checkout, refund_id: str) -> Transition | None:
+    """Free the refund lock of a refund the provider did not make; None if that refund no longer holds it."""
+    if not checkout.refund_pending or checkout.refund_pending.get("id") != refund_id:
+        return None
+    return Transition(
+        from_status=checkout.status,
+        from_version=checkout.version,
+        to_status=checkout.status,
+        remove_fields=("refund_pending",),
     )

@@ -344,3 +344,34 @@ def create_checkout(
     )
     _check_total(draft.line_items)
     return draft
+
+
+# Deeper than any JSON document a provider or merchant sends us: refused before it is parsed.
+MAX_JSON_DEPTH = 32
+
+
+def json_depth_within(raw: bytes | str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether ``raw``'s arrays and objects nest at most ``limit`` deep (one linear pass, no parse).
+
+    Brackets inside strings do not count; the text need not be valid JSON (the parser judges
+    that afterwards, with its recursion bounded by this check).
+    """
+    text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
+    depth, in_string, escaped = 0, False, False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return False
+        elif char in "]}":
+            depth -= 1
+    return True

@@ -1,6 +1,6 @@
 """Admin CLI: ``python -m chalicelib.admin [--stage S] COMMAND``.
 
-create-table, merchant create|update|show|rotate-key, demo, reconcile. Each uses the stage's
+create-table, merchant create|update|show|rotate-key|login-link, demo, reconcile. Each uses the stage's
 settings from .chalice/config.json. Secrets are printed once, as JSON, on
 stdout; errors go to stderr with exit status 2.
 """
@@ -56,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--id", required=True)
     rotate = merchant.add_parser("rotate-key", help="a new API key; the old one stops working")
     rotate.add_argument("--id", required=True)
+    link = merchant.add_parser("login-link", help="a one-time dashboard sign-in link (15 minutes, used once)")
+    link.add_argument("--id", required=True)
+    link.add_argument("--base-url", help="where the app is served (default: CHECKOUT_PUBLIC_URL, else http://127.0.0.1:8000)")
 
     reconcile = commands.add_parser(
         "reconcile", help="ask the providers about processing checkouts and settle what they say; prints the counts")
@@ -144,6 +147,11 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
             return found.public_view()
         if args.action == "rotate-key":
             return {"merchant_id": args.id, "api_key": merchants.rotate_key(store, args.id)}
+        if args.action == "login-link":
+            from chalicelib.usecases import dashboard_sessions
+
+            base = args.base_url or settings().public_url or "http://127.0.0.1:8000"
+            return dashboard_sessions.create_login_link(store, args.id, base)
     if args.command == "reconcile":
         from chalicelib.domain import clock
         from chalicelib.usecases import reconcile

@@ -19,6 +19,8 @@ current = CurrentRequest(bp)
 @api_view
 def provider_webhook(provider: str, merchant_id: str) -> Any:
     request = bp.current_request
+    # Tighter than the API's limit, and checked before the merchant is looked up or anything parsed.
+    views.check_request({}, request.raw_body, views.MAX_NOTIFICATION_BODY_BYTES)
     body = request.raw_body or b""
     raw = body.encode() if isinstance(body, str) else body
     return payments.handle_notification(get_store(), provider, merchant_id, request.headers, raw, current.base())

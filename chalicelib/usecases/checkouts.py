@@ -11,6 +11,7 @@ from chalicelib.adapters.store import AlreadyExists, StaleItem, Store, checkout_
 from chalicelib.domain import clock, ids, model, validation
 from chalicelib.domain.errors import IdempotencyConflict, InvalidRequest, NotFound, StateConflict, Unprocessable
 from chalicelib.domain.model import Checkout
+from chalicelib.usecases import dashboard_stats
 from chalicelib.usecases.events import checkout_url, transition
 from chalicelib.usecases.merchants import Merchant, owned_checkout
 
@@ -26,7 +27,9 @@ def parse_json(raw: bytes | str | None) -> Any:
         raise InvalidRequest("the request body is not valid JSON", "body", code="invalid_json") from e
 
 
-def create(store: Store, merchant: Merchant, body: Any, idempotency_key: str | None, base: str) -> dict[str, Any]:
+def draft(store: Store, merchant: Merchant, body: Any, base: str, checkout_id: str | None = None,
+          now_s: int | None = None) -> Checkout:
+    """The checkout ``body`` describes, validated and priced, not yet written (``create`` writes it)."""
     if not providers.is_enabled(merchant.provider):
         raise Unprocessable(f"the {merchant.provider} provider is not enabled on this stage", code="provider_unavailable")
     cls = providers.adapter_class(merchant.provider)
@@ -37,9 +40,9 @@ def create(store: Store, merchant: Merchant, body: Any, idempotency_key: str | N
         provider_methods=cls.methods,
         default_locale=merchant.locale,
     )
-    now = clock.now_s()
+    now = clock.now_s() if now_s is None else now_s
     checkout = Checkout(
-        id=ids.new_id("chk"),
+        id=checkout_id or ids.new_id("chk"),
         merchant_id=merchant.id,
         status=model.OPEN,
         version=0,
@@ -66,14 +69,21 @@ def create(store: Store, merchant: Merchant, body: Any, idempotency_key: str | N
         rule, checkout.amount_discount = promotions.evaluate(
             store, merchant.id, draft.promotion_code, checkout.line_items, checkout.currency, checkout.customer.get("email"), now)
         checkout.promotion = rule.snapshot()
+    return checkout
+
+
+def create(store: Store, merchant: Merchant, body: Any, idempotency_key: str | None, base: str) -> dict[str, Any]:
+    checkout = draft(store, merchant, body, base)
+    now = checkout.created_at_s
     response = model.to_api_object(checkout, checkout_url(base, checkout.id), now)
     warnings = merchant.warnings()
     if warnings:
         # Only on the create response: the checkout works, but a Korean storefront needs the profile.
         response["warnings"] = warnings
     logs.note(checkout_id=checkout.id, provider=checkout.provider)
+    lookups = dashboard_stats.lookup_items(store, checkout)
     if idempotency_key is None:
-        store.create_checkout(checkout)
+        store.create_checkout(checkout, extra=lookups)
         return response
     if not 1 <= len(idempotency_key) <= 255:
         raise InvalidRequest("Idempotency-Key must be 1–255 characters", "Idempotency-Key")
@@ -91,7 +101,7 @@ def create(store: Store, merchant: Merchant, body: Any, idempotency_key: str | N
         "ttl": now + IDEMPOTENCY_WINDOW_S + 3600,
     }
     try:
-        store.create_checkout(checkout, record)
+        store.create_checkout(checkout, record, lookups)
     except AlreadyExists as e:
         existing = e.current
         if existing is None:

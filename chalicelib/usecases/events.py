@@ -16,6 +16,7 @@ from chalicelib.adapters.store import DELIVERY_INDEX, StaleItem, Store
 from chalicelib.domain import clock, model
 from chalicelib.domain.errors import NotFound
 from chalicelib.domain.model import Checkout, Transition
+from chalicelib.usecases import dashboard_stats
 from chalicelib.usecases.merchants import Merchant, owned_checkout
 from chalicelib.usecases.merchants import get as get_merchant
 
@@ -46,7 +47,8 @@ def transition(
             model.to_api_object(after, checkout_url(checkout.base_url or base, checkout.id), now),
             now,
         )
-    updated = store.apply(checkout, plan, event, notification) if notification else store.apply(checkout, plan, event)
+    plan, counted = dashboard_stats.transition_items(store, checkout, plan, now)
+    updated = store.apply(checkout, plan, event, counted, notification=notification)
     if event is not None:
         try:
             deliver(store, merchant, event, first=True)
@@ -80,11 +82,18 @@ def deliver(store: Store, merchant: Merchant, event: dict[str, Any], first: bool
             if changes.get("next_attempt_at_s") is not None:
                 changes["gsi2sk"] = f"{changes['next_attempt_at_s']:012d}#{event['id']}"
     changes.update(attempts=attempts, last_attempt_at_s=now, last_response_code=status)
+    conditions = {"attempts": event["attempts"]}
     try:
-        return store.update(event["pk"], event["sk"], changes, conditions={"attempts": event["attempts"]})
+        if attempts == event["attempts"]:  # nothing was sent: nothing to count
+            return store.update(event["pk"], event["sk"], changes, conditions=conditions)
+        # The attempt, its place in the event's history and the dashboard's counters: one write.
+        store.update_with(event["pk"], event["sk"], changes, conditions, dashboard_stats.delivery_items(store, event, status, now),
+                          append_fields={"deliveries": [{"at_s": now, "status": status}]})
     except StaleItem as e:
         log.info("event %s was delivered concurrently; keeping the other record", event["id"])
         return e.current or event
+    recorded = {**event, **changes, "deliveries": [*event.get("deliveries", []), {"at_s": now, "status": status}]}
+    return {k: v for k, v in recorded.items() if v is not None}
 
 
 def deliver_due(store: Store, now_s: int, limit: int = 50) -> int:

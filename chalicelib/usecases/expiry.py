@@ -45,7 +45,7 @@ def expire_due(store: Store, now_s: int, limit: int = 100) -> int:
             continue
         try:
             transition(store, merchant, checkout, plan, checkout.base_url or "")
-            expired += 1
+            expired += plan.to_status == model.EXPIRED
         except StaleItem:
             log.info("checkout %s changed while expiring; the next sweep looks again", checkout.id)
     return expired

@@ -50,6 +50,8 @@ class Merchant:
     logo_url: str | None = None
     support_email: str | None = None
     livemode: bool = False
+    # The key's last four characters, so the dashboard can say which key is live.
+    api_key_last4: str | None = None
     button_radius: int = DEFAULT_BUTTON_RADIUS
     # The provider-side wallet payins land in (PayCombat); set at onboarding.
     wallet_id: str | None = None
@@ -171,6 +173,9 @@ def create(
             adapter_class(provider_name).check_credentials(credentials)
         except ValueError as e:
             raise InvalidRequest(f"{provider_name} credentials: {e}", "credential") from e
+        if settings().live and adapter_class(provider_name).is_test_mode(credentials):
+            raise InvalidRequest(f"{provider_name} credentials are test keys; production takes only live keys",
+                                 "credential")
     hosts = _hosts(list(allowed_hosts or []))
     _check_settings(locale=locale, brand_color=brand_color, button_radius=button_radius, logo_url=logo_url,
                     support_email=support_email, webhook_url=webhook_url)
@@ -189,6 +194,7 @@ def create(
         fallback_provider=fallback_provider,
         credentials_enc=secretbox.encrypt_json(credentials) if credentials else None,
         api_key_hash=hash_key(api_key),
+        api_key_last4=api_key[-4:],
         webhook_secret_enc=secretbox.encrypt(webhook_secret),
         allowed_hosts=hosts,
         webhook_url=webhook_url,
@@ -352,10 +358,10 @@ def rotate_key(store: Store, merchant_id: str) -> str:
         {"Update": {
             "TableName": store.table,
             "Key": {"pk": {"S": f"MERCHANT#{merchant_id}"}, "sk": {"S": "MERCHANT"}},
-            "UpdateExpression": "SET #h = :new",
+            "UpdateExpression": "SET #h = :new, #l4 = :l4",
             "ConditionExpression": "#h = :old",
-            "ExpressionAttributeNames": {"#h": "api_key_hash"},
-            "ExpressionAttributeValues": {":new": to_attr(new_hash), ":old": to_attr(old_hash)},
+            "ExpressionAttributeNames": {"#h": "api_key_hash", "#l4": "api_key_last4"},
+            "ExpressionAttributeValues": {":new": to_attr(new_hash), ":old": to_attr(old_hash), ":l4": to_attr(api_key[-4:])},
         }},
         {"Delete": {"TableName": store.table,
                     "Key": {"pk": {"S": f"APIKEY#{old_hash}"}, "sk": {"S": "APIKEY"}}}},

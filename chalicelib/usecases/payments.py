@@ -16,7 +16,7 @@ from chalicelib import logs
 from chalicelib.adapters import providers
 from chalicelib.adapters.providers import base as pb
 from chalicelib.adapters.store import LimitReached, StaleItem, Store
-from chalicelib.domain import clock, discounts, ids, model, shopper_form
+from chalicelib.domain import clock, discounts, ids, model, shopper_form, validation
 from chalicelib.domain.errors import FormInvalid, NotFound, NotificationRejected, ProviderFailed, ServiceUnavailable, StateConflict
 from chalicelib.domain.model import Attempt, Checkout, Payment
 from chalicelib.usecases.events import transition
@@ -97,7 +97,7 @@ def submit(store: Store, checkout: Checkout, merchant: Merchant, form: Mapping[s
                 return checkout.attempt.redirect_url
             if now - checkout.attempt.created_at_s < STALE_ATTEMPT_S:
                 return _wait_for_redirect(store, checkout)
-            plan = model.plan_release(checkout, checkout.attempt.id, False, "attempt_abandoned", now)
+            plan = model.plan_release(checkout, checkout.attempt.id, False, "attempt_abandoned", now, payable=True)
             if plan is not None:
                 try:
                     checkout = transition(store, merchant, checkout, plan, base)
@@ -242,7 +242,7 @@ def _release_abandoned(store: Store, checkout: Checkout, merchant: Merchant, bas
     attempt, now = checkout.attempt, clock.now_s()
     if attempt is None or attempt.redirect_url or now - attempt.created_at_s < STALE_ATTEMPT_S:
         return checkout
-    plan = model.plan_release(checkout, attempt.id, False, "attempt_abandoned", now)
+    plan = model.plan_release(checkout, attempt.id, False, "attempt_abandoned", now, payable=True)
     if plan is None:
         return checkout
     try:
@@ -252,12 +252,19 @@ def _release_abandoned(store: Store, checkout: Checkout, merchant: Merchant, bas
 
 
 def abandon(store: Store, checkout: Checkout, merchant: Merchant, base: str) -> Checkout:
-    """The shopper came back through the cancel URL: open again, unless the provider says paid."""
+    """The shopper came back through the cancel URL: open again, unless the provider says paid.
+
+    The URL is anonymous (anyone holding the checkout's link can open it), so what it may
+    change is limited to what the shopper could do anyway: the session stays payable at the
+    provider, so a promotion code's use stays held (``payable``), and an attempt waiting for
+    a deposit into an issued virtual account is kept — the account is the shopper's way to pay.
+    """
     checkout = confirm(store, checkout, merchant, base)
     for _ in range(_RACE_RETRIES):
-        if checkout.status != model.PROCESSING or checkout.attempt is None:
+        if checkout.status != model.PROCESSING or checkout.attempt is None or checkout.attempt.pending:
             return checkout
-        plan = model.plan_release(checkout, checkout.attempt.id, False, "cancelled_at_provider", clock.now_s())
+        plan = model.plan_release(checkout, checkout.attempt.id, False, "cancelled_at_provider", clock.now_s(),
+                                   payable=True)
         if plan is None:
             return checkout
         try:
@@ -298,6 +305,11 @@ def settle(
             expected = asked_for(checkout, payment.session_id)
             if payment.amount is None or payment.currency is None or (payment.amount, payment.currency) != expected:
                 return _flag_mismatch(store, checkout, provider, payment, expected)
+            # Paid on an attempt the checkout had moved past (released by the cancel URL, or
+            # replaced by another): it completes all the same, flagged like a late payment. (The
+            # current attempt's own session, unrecorded after a crash, is not one of those.)
+            attempt = checkout.attempt
+            stray = attempt is None or attempt.provider_session_id not in (None, payment.session_id)
             plan = model.plan_complete(checkout, Payment(
                 provider_session_id=payment.session_id,
                 method=payment.method or (checkout.attempt.method if checkout.attempt else "card"),
@@ -305,7 +317,7 @@ def settle(
                 currency=payment.currency,
                 paid_at_s=payment.paid_at_s or now,
                 provider_reference=payment.provider_reference,
-            ), now, over_limit=over_limit)
+            ), now, over_limit=over_limit, stray=stray)
         elif payment.status == pb.PENDING and current_attempt and checkout.attempt is not None:
             if checkout.attempt.pending != payment.pending:
                 try:
@@ -384,9 +396,12 @@ def verify_notification(adapter: pb.Provider, headers: Mapping[str, str], body: 
     of superscript digits): an adapter that fails to read them has not verified
     them, and the answer is 400, never a 500 inviting the same request again.
     """
+    if not validation.json_depth_within(body):
+        # Deeper than any provider's notification: refused before any adapter parses it.
+        raise NotificationRejected("the notification could not be verified")
     try:
         return adapter.verify_notification(headers, body, now_s)
-    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as e:
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError) as e:
         log.warning("%s could not read a notification: %s", adapter.name, type(e).__name__)
         raise NotificationRejected("the notification could not be verified") from e
 
@@ -414,16 +429,25 @@ def handle_notification(
         if not session_id and known is not None and known.attempt is not None:
             # Some providers name only our reference: the session is the one we recorded.
             session_id = known.attempt.provider_session_id
-    if not session_id:
-        raise NotificationRejected("the notification names no session we know")
+    payment: pb.ProviderPayment | None = None
     try:
-        payment = adapter.read_session(session_id)
+        if session_id:
+            payment = adapter.read_session(session_id)
+        if payment is None or payment.status not in (pb.PAID, pb.UNKNOWN):
+            # The current attempt does not explain the notification (it was released or
+            # replaced, or its session never recorded): read the payment by the provider's id.
+            # (A read in words we do not know is left as it is: never a reason to look for "paid".)
+            named = adapter.read_notified(note)
+            if named is not None and (payment is None or named.status == pb.PAID):
+                payment = named
     except pb.ProviderRejected:
         # The provider itself says there is no such session: retrying will not change that.
         log.warning("%s notification for session %s that the provider does not know", provider, session_id)
         return {"received": True, "ignored": True}
     except pb.ProviderError as e:
         raise ServiceUnavailable(f"{provider} could not be asked about the session; retry later") from e
+    if payment is None:
+        raise NotificationRejected("the notification names no session we know")
     checkout_id = payment.checkout_id or note.checkout_id
     if note.checkout_id and payment.checkout_id and note.checkout_id != payment.checkout_id:
         raise NotificationRejected("the notification and the provider disagree about the checkout")

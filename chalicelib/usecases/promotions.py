@@ -291,6 +291,30 @@ def apply_code(store: Store, checkout: Checkout, code_text: str, email: str | No
     raise StateConflict("This checkout is busy; please try again.")
 
 
+# Refused codes one checkout's page may try: enough for typos, too few to guess codes with.
+MAX_REFUSED_TRIES = 10
+
+
+def apply_typed_code(store: Store, checkout: Checkout, code_text: str, email: str | None) -> Checkout:
+    """A code typed on the public page: ``apply_code``, answered so that codes cannot be enumerated.
+
+    Unknown, inactive and out-of-window codes get one answer (UNUSABLE), and after
+    MAX_REFUSED_TRIES refusals the checkout takes no more codes (TOO_MANY_TRIES), without
+    looking the code up. The merchant API (authenticated) keeps each precise reason.
+    """
+    if checkout.promotion_refusals >= MAX_REFUSED_TRIES:
+        raise PromotionRefused(discounts.TOO_MANY_TRIES, "")
+    try:
+        return apply_code(store, checkout, code_text, email)
+    except PromotionRefused as refused:
+        # A counter beside the checkout's state: no version bump, so it races nothing.
+        store.update(f"CHECKOUT#{checkout.id}", "CHECKOUT", add_fields={"promotion_refusals": 1},
+                     conditions={"pk": None})
+        if refused.code in discounts.REVEALING:
+            raise PromotionRefused(discounts.UNUSABLE, refused.promotion_code) from refused
+        raise
+
+
 def remove_code(store: Store, checkout: Checkout) -> Checkout:
     """Take the code off: the shopper pays the full price."""
     for _ in range(_RETRIES):

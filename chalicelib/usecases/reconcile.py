@@ -28,7 +28,7 @@ from chalicelib.adapters.store import EVERYTHING_DUE_S, RECONCILE_INDEX, StaleIt
 from chalicelib.domain import model as domain
 from chalicelib.domain.errors import CheckoutError
 from chalicelib.domain.model import Checkout
-from chalicelib.usecases import payments
+from chalicelib.usecases import payments, refunds
 from chalicelib.usecases.events import transition
 from chalicelib.usecases.merchants import Merchant
 from chalicelib.usecases.merchants import get as get_merchant
@@ -193,4 +193,22 @@ def settle_before_expiry(store: Store, checkout: Checkout, merchant: Merchant, n
     return reconcile_checkout(current, checkout)
 
 
-PASSES: list[Pass] = [processing_checkouts]
+def pending_refunds(current: Run) -> None:
+    """The pass over refunds whose provider call got no answer (``refunds.settle_pending``).
+
+    Its counts join the run's: a refund read back as made counts as ``completed`` (recorded,
+    with its ``checkout.refunded``), one never made as ``released`` (its lock freed).
+    """
+    def may_read(provider: str) -> bool:
+        if not current.may_read(provider):
+            return False
+        current.reads[provider] += 1
+        return True
+
+    counts = refunds.settle_pending(current.store, current.now_s, READS_PER_RUN, may_read, current.checkout_id)
+    for ours, theirs in (("checked", "checked"), ("recorded", "completed"), ("cleared", "released"),
+                         ("unchanged", "unchanged"), ("errors", "errors")):
+        current.counts[theirs] += counts[ours]
+
+
+PASSES: list[Pass] = [processing_checkouts, pending_refunds]

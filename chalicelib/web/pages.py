@@ -18,11 +18,11 @@ from chalicelib.adapters import providers
 from chalicelib.adapters.providers import base as pb
 from chalicelib.adapters.store import Store
 from chalicelib.config import settings
-from chalicelib.domain import business, clock, discounts, model, money, shopper_form
-from chalicelib.domain.errors import Forbidden, FormInvalid, ProviderFailed, StateConflict
+from chalicelib.domain import business, clock, discounts, ids, model, money, shopper_form
+from chalicelib.domain.errors import Forbidden, FormInvalid, NotFound, ProviderFailed, StateConflict
 from chalicelib.domain.model import Checkout
 from chalicelib.domain.validation import is_valid_email
-from chalicelib.usecases import payments, promotions
+from chalicelib.usecases import dashboard_stats, payment_links, payments, promotions
 from chalicelib.usecases.merchants import DEFAULT_BUTTON_RADIUS, MAX_BUTTON_RADIUS, Merchant
 from chalicelib.web import csrf, i18n
 from chalicelib.web.render import Html, render, render_shared
@@ -213,16 +213,17 @@ def _form_page(
     status: int = 200,
     refused: discounts.PromotionRefused | None = None,
     code_typed: str = "",
+    link: str | None = None,
 ) -> Html:
     if values is None and errors is None and status == 200 and refused is None and not code_typed:
         # The page as everyone who opens this checkout now gets it: rendered once per
         # container for this very checkout, merchant and settings; the CSRF token (and
         # the CSP nonce) are new for every response.
-        key = ("checkout.html", repr(checkout), repr(merchant), repr(settings()), base, locale, notice)
+        key = ("checkout.html", repr(checkout), repr(merchant), repr(settings()), base, locale, notice, link)
         return render_shared(
-            "checkout.html", key, lambda: _form_context(checkout, merchant, base, locale, notice=notice),
+            "checkout.html", key, lambda: _form_context(checkout, merchant, base, locale, notice=notice, link=link),
             {"csrf_token": csrf.issue(checkout.id)}, form_action=_form_actions(checkout, merchant, base))
-    context = _form_context(checkout, merchant, base, locale, values, errors, notice, refused, code_typed)
+    context = _form_context(checkout, merchant, base, locale, values, errors, notice, refused, code_typed, link)
     context["csrf_token"] = csrf.issue(checkout.id)
     return render("checkout.html", context, status=status, form_action=_form_actions(checkout, merchant, base))
 
@@ -237,11 +238,18 @@ def _form_context(
     notice: str | None = None,
     refused: discounts.PromotionRefused | None = None,
     code_typed: str = "",
+    link: str | None = None,
 ) -> dict[str, Any]:
     context = _context(checkout, merchant, base, locale)
+    if link:
+        # A payment link's checkout not written yet: its forms carry the link's reference.
+        context["page_url"] += f"?link={link}"
+        context["lang_url"] += f"&link={link}"
     if values is None:
-        shopper = checkout.shopper or {}
-        values = {**checkout.customer, **shopper}
+        # Only what the merchant gave: the page is public to whoever holds its URL, so what
+        # an earlier shopper typed (kept on the checkout for the provider and the merchant)
+        # is never shown again after their attempt was released.
+        values = dict(checkout.customer)
         # One tap fewer: the first method the checkout allows starts chosen, and most orders
         # ship to the orderer. Never ticked for the shopper: agree and marketing_opt_in.
         values["payment_method"] = checkout.payment_method_types[0]
@@ -269,6 +277,13 @@ def _form_context(
     return context
 
 
+def preview_page(checkout: Checkout, merchant: Merchant, base: str, locale: str) -> Html:
+    """The checkout page as the merchant's settings would make it, for the dashboard's preview (inert)."""
+    values = {"payment_method": checkout.payment_method_types[0]}
+    html = _form_page(checkout, merchant, base, locale, values=values)
+    return html
+
+
 def _refusal_text(refused: discounts.PromotionRefused, checkout: Checkout, locale: str) -> str:
     amount = refused.details.get("minimum_amount")
     minimum = money.format_amount(int(amount), checkout.currency, locale) if amount is not None else ""
@@ -288,7 +303,7 @@ def _promotion(
             checkout = promotions.remove_code(store, checkout)
             notice = "code_removed"
         else:
-            checkout = promotions.apply_code(store, checkout, typed, values.get("email") or None)
+            checkout = promotions.apply_typed_code(store, checkout, typed, values.get("email") or None)
             notice = "code_applied"
     except discounts.PromotionRefused as e:
         return _form_page(checkout, merchant, base, locale, values, {"promotion_code": e.code}, status=422,
@@ -309,8 +324,30 @@ def _state_page(checkout: Checkout, merchant: Merchant, base: str, locale: str, 
     return render(template, context)
 
 
+def _load(store: Store, base: str, checkout_id: str, query: Mapping[str, str], save: bool,
+          recent_if: tuple[str, ...] = ()) -> tuple[Checkout, Merchant, bool]:
+    """The checkout and its merchant, and whether it is a payment-link visit's not yet written.
+
+    A link visit's checkout exists only as ``?link=`` (``payment_links``) until the shopper's
+    first POST writes it (``save``). ``recent_if``: as for ``payments.load``.
+    """
+    try:
+        checkout, merchant = payments.load_with_merchant(store, checkout_id, recent_if)
+        return checkout, merchant, False
+    except NotFound:
+        reference = query.get("link")
+        if not reference or not ids.looks_like("chk", checkout_id):
+            raise
+        found = (payment_links.save if save else payment_links.unsaved_checkout)(store, checkout_id, reference, base)
+        if found is None:
+            raise
+        return found[0], found[1], not save
+
+
 def checkout_page(store: Store, base: str, checkout_id: str, query: Mapping[str, str]) -> Html | Redirect:
-    checkout, merchant = payments.load_with_merchant(store, checkout_id)
+    checkout, merchant, unsaved = _load(store, base, checkout_id, query, save=False)
+    if not unsaved:
+        dashboard_stats.record_open(store, checkout)
     locale = i18n.pick_locale(query.get("lang"), checkout.locale)
     view = checkout.view_status()
     if view == model.PROCESSING and checkout.attempt is not None:
@@ -328,7 +365,7 @@ def checkout_page(store: Store, base: str, checkout_id: str, query: Mapping[str,
     if view != model.OPEN:
         return _state_page(checkout, merchant, base, locale, view)
     notice = query.get("notice") if query.get("notice") in NOTICES else None
-    return _form_page(checkout, merchant, base, locale, notice=notice)
+    return _form_page(checkout, merchant, base, locale, notice=notice, link=query.get("link") if unsaved else None)
 
 
 def submit(store: Store, base: str, checkout_id: str, form: Mapping[str, list[str]], query: Mapping[str, str]) -> Html | Redirect:
@@ -336,8 +373,10 @@ def submit(store: Store, base: str, checkout_id: str, form: Mapping[str, list[st
     # Paying locks the checkout on a condition of its version: an open copy this container
     # holds (from the page) will do, and a stale one only costs the condition and a re-plan.
     paying = action not in ("apply", "remove")
-    checkout, merchant = payments.load_with_merchant(store, checkout_id, (model.OPEN,) if paying else ())
     token = (form.get("csrf_token") or [""])[0]
+    # A payment link's checkout is written only for a form that is ours (never by a forged POST).
+    checkout, merchant, _ = _load(store, base, checkout_id, query, save=csrf.verify(checkout_id, token),
+                                  recent_if=(model.OPEN,) if paying else ())
     locale = i18n.pick_locale(query.get("lang") or (form.get("lang") or [""])[0], checkout.locale)
     if not csrf.verify(checkout.id, token):
         # The error page of a known checkout: the merchant's brand and seller footer stay on it.

@@ -18,7 +18,7 @@ from chalice.app import Response
 
 from chalicelib import logs
 from chalicelib.config import settings
-from chalicelib.domain.errors import CheckoutError
+from chalicelib.domain.errors import CheckoutError, InvalidRequest, NotFound, PayloadTooLarge, ServiceUnavailable
 from chalicelib.web import i18n
 from chalicelib.web.render import Html, render
 
@@ -26,6 +26,13 @@ log = logging.getLogger("checkout.web")
 
 DAUM_SCRIPT_HOSTS = ("https://t1.daumcdn.net", "https://t1.kakaocdn.net")
 DAUM_FRAME_HOSTS = ("https://postcode.map.daum.net", "https://postcode.map.kakao.com")
+
+# Request size limits (README, "Limits"): bodies over them are 413 before anything reads them.
+MAX_API_BODY_BYTES = 256 * 1024
+MAX_NOTIFICATION_BODY_BYTES = 64 * 1024
+MAX_FORM_BODY_BYTES = 16 * 1024
+# Our ids are at most a few dozen characters; a longer path parameter names nothing.
+MAX_PATH_PARAM_CHARS = 100
 
 BASE_HEADERS = {
     "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
@@ -56,6 +63,8 @@ def public_base(request: Any) -> str:
     configured = settings().public_url
     if configured:
         return configured
+    if settings().live:
+        return _gateway_base(request)
     headers = request.headers
     host = headers.get("host") or "localhost"
     loopback = host.split(":")[0] in ("localhost", "127.0.0.1", "[::1]")
@@ -67,11 +76,41 @@ def public_base(request: Any) -> str:
     return f"{proto}://{host}{prefix}"
 
 
+def _gateway_base(request: Any) -> str:
+    """Production without CHECKOUT_PUBLIC_URL: the API Gateway domain that received the request
+    (``requestContext.domainName``, set by API Gateway), never the client's Host header."""
+    context = request.context or {}
+    domain = context.get("domainName")
+    if not isinstance(domain, str) or not domain:
+        log.error("CHECKOUT_PUBLIC_URL is not set and the request carries no API Gateway domain")
+        raise ServiceUnavailable("This service is not configured with its public URL (CHECKOUT_PUBLIC_URL).")
+    stage = context.get("stage")
+    prefix = f"/{stage}" if stage and domain.endswith(".amazonaws.com") else ""
+    return f"https://{domain}{prefix}"
+
+
+MAX_FORM_FIELDS = 50
+
+
 def form_data(request: Any) -> dict[str, list[str]]:
+    """The urlencoded form; InvalidRequest for one with more fields than any page of ours has."""
     raw = request.raw_body or b""
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8", errors="replace")
-    return parse_qs(raw, keep_blank_values=True, max_num_fields=50)
+    try:
+        return parse_qs(raw, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+    except ValueError as e:
+        raise InvalidRequest(f"the form has more than {MAX_FORM_FIELDS} fields", "body") from e
+
+
+def check_request(kwargs: dict[str, Any], body: bytes | str | None, max_body: int) -> None:
+    """What is refused before anything reads the request: over-long path parameters (404 —
+    they name nothing of ours) and bodies over the documented limit (413)."""
+    for value in kwargs.values():
+        if isinstance(value, str) and len(value) > MAX_PATH_PARAM_CHARS:
+            raise NotFound("No such page.")
+    if body is not None and len(body) > max_body:
+        raise PayloadTooLarge(f"the request body is over the {max_body // 1024} KiB limit", "body")
 
 
 def origin_of(url: str) -> str | None:
@@ -133,7 +172,9 @@ def to_response(result: Any) -> Response:
 def _begin(app: Any, handler: Callable[..., Any], kwargs: dict[str, Any]) -> float:
     request = app.current_request
     logs.begin(handler.__name__, getattr(request, "method", "") or "")
-    logs.note(checkout_id=kwargs.get("checkout_id"), provider=kwargs.get("provider"), merchant_id=kwargs.get("merchant_id"))
+    if all(not isinstance(v, str) or len(v) <= MAX_PATH_PARAM_CHARS for v in kwargs.values()):
+        logs.note(checkout_id=kwargs.get("checkout_id"), provider=kwargs.get("provider"),
+                  merchant_id=kwargs.get("merchant_id"))
     return time.monotonic()
 
 
@@ -142,10 +183,18 @@ def _log(kind: str, started: float, status: int) -> None:
 
 
 def _locale_of(request: Any) -> str:
-    """The shopper's language for an error page: ?lang=, else the submitted form's lang field."""
+    """The shopper's language for an error page: ?lang=, else the submitted form's lang field.
+
+    Never fails: it runs while an error page is being made (a form too large or with too
+    many fields gets the default language, and the error it is about).
+    """
     requested = (request.query_params or {}).get("lang")
-    if requested is None and request.method == "POST":
-        requested = next(iter(form_data(request).get("lang") or []), None)
+    raw = request.raw_body or b""
+    if requested is None and request.method == "POST" and len(raw) <= MAX_FORM_BODY_BYTES:
+        try:
+            requested = next(iter(form_data(request).get("lang") or []), None)
+        except InvalidRequest:
+            requested = None
     return i18n.pick_locale(requested, "ko")
 
 
@@ -157,6 +206,7 @@ def make_views(app: Any) -> tuple[Callable[..., Any], Callable[..., Any]]:
         def wrapper(*args: Any, **kwargs: Any) -> Response:
             started = _begin(app, handler, kwargs)
             try:
+                check_request(kwargs, app.current_request.raw_body, MAX_API_BODY_BYTES)
                 response = to_response(handler(*args, **kwargs))
             except CheckoutError as e:
                 logs.note(outcome=e.code)
@@ -177,17 +227,17 @@ def make_views(app: Any) -> tuple[Callable[..., Any], Callable[..., Any]]:
         def wrapper(*args: Any, **kwargs: Any) -> Response:
             started = _begin(app, handler, kwargs)
             request = app.current_request
-            locale = _locale_of(request)
             try:
+                check_request(kwargs, request.raw_body, MAX_FORM_BODY_BYTES)
                 response = to_response(handler(*args, **kwargs))
             except CheckoutError as e:
                 logs.note(outcome=e.code)
                 _log_unavailable(handler.__name__, e)
                 kind = {404: "not_found", 403: "csrf"}.get(e.http_status, "error")
-                response = to_response(error_page(e.http_status, kind, locale, public_base(request)))
+                response = to_response(error_page(e.http_status, kind, _locale_of(request), public_base(request)))
             except Exception as e:  # noqa: BLE001 - the one place any error becomes a response; logged there
                 status = _server_error(handler.__name__, e)
-                response = to_response(error_page(status, "error", locale, public_base(request)))
+                response = to_response(error_page(status, "error", _locale_of(request), public_base(request)))
             _log(handler.__name__, started, response.status_code)
             return response
 

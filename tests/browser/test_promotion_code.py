@@ -46,9 +46,9 @@ def test_a_shopper_applies_a_code_and_pays_the_discounted_total(browsing, live_s
 
     # A code that does not exist: its own message, on the field and in the summary; nothing typed is lost.
     assert apply(page, "WELCOME1") == 422
-    assert page.locator("#e-promotion_code").inner_text() == "없는 할인 코드입니다. 코드를 다시 확인해 주세요."
+    assert page.locator("#e-promotion_code").inner_text() == "사용할 수 없는 할인 코드입니다. 코드를 다시 확인해 주세요."
     assert page.evaluate("document.activeElement.id") == "error-summary"
-    assert page.locator("#error-summary li").all_inner_texts() == ["할인 코드: 없는 할인 코드입니다. 코드를 다시 확인해 주세요."]
+    assert page.locator("#error-summary li").all_inner_texts() == ["할인 코드: 사용할 수 없는 할인 코드입니다. 코드를 다시 확인해 주세요."]
     assert page.locator("#f-promotion_code").get_attribute("aria-invalid") == "true"
     assert page.locator("#f-phone").input_value() == "010-1234-5678"
     browsing.check_state("promotion-code-refused")

@@ -94,7 +94,7 @@ def test_plain_http_webhooks_are_refused_in_prod(cli):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CHECKOUT_") or k == "CHECKOUT_SECRET_KEY"}
     env.update(AWS_ENDPOINT_URL_DYNAMODB=cli.endpoint, CHECKOUT_TABLE=cli.table)
     base = [sys.executable, "-m", "chalicelib.admin", "--stage", "prod", "merchant", "create", "--name", "P",
-            "--provider", "clink", "--credential", "api_key=ck_live_test",
+            "--provider", "clink", "--credential", "api_key=sk_prod_5ec0f1d2a3b4c5d6",
             "--credential", "webhook_secret=whsec_live_signing_secret_0001"]
     refused = subprocess.run([*base, "--id", "prod-1", "--webhook-url", "http://127.0.0.1:9000/hooks"],
                              cwd=ROOT, capture_output=True, text=True, timeout=60, env=env)

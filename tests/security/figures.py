@@ -8,6 +8,7 @@ plugin from ``tests/conftest.py`` so the hooks run whichever tests are selected.
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -30,26 +31,93 @@ class Row:
     expect: str = ""
 
 
+class Measured:
+    """What the app actually did while a test ran, counted where it happens (not told by the test).
+
+    ``requests`` and ``server_errors``: requests sent to our app through ``rigs.Web`` and its
+    answers of 500 or more other than the 502/503 our code gives on purpose; ``transitions``
+    and ``events``: ``Store.apply`` calls that wrote a state change, and those that wrote a
+    merchant event with it. The ``figures`` fixture
+    installs the counting; ``Figures.mark`` starts the window a row reports on.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.counts = {"requests": 0, "server_errors": 0, "transitions": 0, "events": 0}
+
+    def count(self, **deltas: int) -> None:
+        with self.lock:
+            for name, delta in deltas.items():
+                self.counts[name] += delta
+
+    def snapshot(self) -> dict[str, int]:
+        with self.lock:
+            return dict(self.counts)
+
+
+MEASURED = Measured()
+
+
 class Figures:
-    """What a test adds its row to. ``None`` prints as "-" (the column means nothing there)."""
+    """What a test adds its row to.
+
+    ``tried`` defaults to the requests our app received since ``mark()`` (or since the test
+    began); the 5xx, transitions and events columns are always measured over that window.
+    ``skip`` names columns that mean nothing for a row (they print as "-").
+    """
+
+    def __init__(self) -> None:
+        self._since = MEASURED.snapshot()
+
+    def mark(self) -> None:
+        """The part of the test the next row is about starts here (setup before it is not counted)."""
+        self._since = MEASURED.snapshot()
+
+    def window(self) -> dict[str, int]:
+        now = MEASURED.snapshot()
+        return {k: now[k] - self._since[k] for k in now}
 
     def add(
         self,
         area: str,
         case: str,
-        tried: int,
+        tried: int | None = None,
         *,
         accepted: int | None = None,
-        server_errors: int | None = None,
-        transitions: int | None = None,
-        events: int | None = None,
         expect: str = "0 accepted",
+        skip: tuple[str, ...] = (),
     ) -> None:
-        _rows.append(asdict(Row(area, case, tried, accepted, server_errors, transitions, events, expect)))
+        seen = self.window()
+        row = Row(area, case, seen["requests"] if tried is None else tried, accepted,
+                  seen["server_errors"], seen["transitions"], seen["events"], expect)
+        values = asdict(row)
+        for column in skip:
+            values[column] = None
+        _rows.append(values)
 
 
-@pytest.fixture(scope="session")
-def figures() -> Figures:
+@pytest.fixture
+def figures(monkeypatch: pytest.MonkeyPatch) -> Figures:
+    """A fresh window per test, and the counting installed: what a row reports is what the
+    app did while the test ran — requests through ``rigs.Web`` and their 5xx (other than the
+    502/503 our code gives on purpose), ``Store.apply`` transitions and their events."""
+    from chalicelib.adapters import store
+    from tests.security.rigs import Web
+
+    real_apply, real_request = store.Store.apply, Web.request
+
+    def apply(self: store.Store, checkout: Any, plan: Any, event: Any = None, *args: Any, **kwargs: Any) -> Any:
+        result = real_apply(self, checkout, plan, event, *args, **kwargs)
+        MEASURED.count(transitions=1, events=int(event is not None))
+        return result
+
+    def request(self: Web, *args: Any, **kwargs: Any) -> Any:
+        answer = real_request(self, *args, **kwargs)
+        MEASURED.count(requests=1, server_errors=int(answer.status >= 500 and answer.status not in (502, 503)))
+        return answer
+
+    monkeypatch.setattr(store.Store, "apply", apply)
+    monkeypatch.setattr(Web, "request", request)
     return Figures()
 
 

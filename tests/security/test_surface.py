@@ -44,6 +44,7 @@ def test_a_sandbox_action_without_a_valid_token_is_403_and_changes_nothing(local
     tokens["nine days old"] = csrf.issue(session_id)
     freeze(now)
     before = (local_db.get(f"SANDBOX#{session_id}", "SANDBOX"), local_db.get_checkout(checkout_id))
+    figures.mark()
     for action in ("approve", "decline", "cancel", "pay_later"):
         for name, token in tokens.items():
             form = {"action": action} if token is None else {"action": action, "csrf_token": token}
@@ -53,11 +54,11 @@ def test_a_sandbox_action_without_a_valid_token_is_403_and_changes_nothing(local
             assert "content-security-policy" in answer.headers and "Traceback" not in answer.text
     after = (local_db.get(f"SANDBOX#{session_id}", "SANDBOX"), local_db.get_checkout(checkout_id))
     assert after == before and receiver.deliveries == []
+    figures.add("csrf", "sandbox actions with a missing/forged/foreign/expired token", 4 * len(tokens), accepted=0,
+                expect="0 accepted (403)")
     # The page's own token works: the refusals were about the token.
     assert web.post(f"/sandbox/{session_id}", urlencode({"action": "decline", "csrf_token": csrf_of(
         web.get(f"/sandbox/{session_id}").text)}), FORM_TYPE).status == 303
-    figures.add("csrf", "sandbox actions with a missing/forged/foreign/expired token", 4 * len(tokens),
-                accepted=0, server_errors=0, transitions=0, expect="0 accepted (403)")
 
 
 def test_a_sandbox_token_does_not_open_the_checkout_form(web, db):
@@ -89,6 +90,15 @@ def test_get_routes_change_nothing(local_db, receiver, web, make_rig, provider, 
     api = [f"/api/checkouts/{processing}", "/api/checkouts?limit=5", f"/api/events?checkout_id={processing}"]
     if provider == "sandbox":
         gets.append(f"/sandbox/{session_id}")
+    # A checkout's first view is the one write a GET makes (issue 14): its opened_at_s and the
+    # dashboard's count of it, once; every later GET changes nothing.
+    for checkout_id in (open_checkout, processing):
+        first = snapshot(local_db)
+        assert web.get(f"/c/{checkout_id}").status == 200
+        changed = {k for k, item in snapshot(local_db).items() if first.get(k) != item}
+        assert {k[0].split("#")[0] for k in changed} <= {"CHECKOUT", "STATS"}
+        assert "opened_at_s" in snapshot(local_db)[(f"CHECKOUT#{checkout_id}", "CHECKOUT")]
+    figures.mark()
     before = snapshot(local_db)
     for path in gets:
         assert web.get(path).status < 500, path
@@ -97,16 +107,15 @@ def test_get_routes_change_nothing(local_db, receiver, web, make_rig, provider, 
     assert snapshot(local_db) == before
     assert rig.sessions_created() == 1 and receiver.deliveries == []
 
-    # A payment link's visit creates its checkout, and nothing else.
+    # A payment link's visit, and the page it leads to, write nothing (the checkout is written on a POST).
     link = web.post("/api/payment-links", json.dumps(checkout_body(**rig.checkout_overrides())), rig.merchant.headers).json()
     before = snapshot(local_db)
     visit = web.get(f"/l/{link['id']}")
     assert visit.status == 303
-    added = {key: item for key, item in snapshot(local_db).items() if key not in before}
-    assert [key[0].split("#")[0] for key in added] == ["CHECKOUT"]
-    assert {k: v for k, v in snapshot(local_db).items() if k in before} == before
-    figures.add("GET is safe", f"{provider}: checkout, status, return (no provider change), sandbox, API, /l/",
-                len(gets) + len(api) + 1, server_errors=0, transitions=0, expect="no write (a visit: its checkout only)")
+    assert web.get(web.path(visit.headers["location"])).status == 200
+    assert snapshot(local_db) == before
+    figures.add("GET is safe", f"{provider}: checkout, status, return (no provider change), sandbox, API, /l/", len(gets) + len(api) + 2,
+                expect="no write (but a first view's mark)")
 
 
 # --- security headers on every response ------------------------------------------------------
@@ -218,8 +227,8 @@ def test_every_response_carries_the_security_headers(web, db, monkeypatch, figur
         check_headers(answer, kind)
         statuses.add(answer.status)
     assert {200, 303, 400, 401, 403, 404, 409, 410, 422, 500, 502, 503} <= statuses
-    figures.add("headers", "every status our code answers, HTML and JSON (200-503)", len(cases), server_errors=None,
-                expect="all headers on all")
+    figures.add("headers", "every status our code answers, HTML and JSON (200-503)", len(cases), expect="all headers on all",
+                    skip=("server_errors",))
 
 
 def _submit(web: Web, checkout_id: str) -> Any:

@@ -4,7 +4,9 @@ The scheduled functions are invoked through Chalice's test client with a
 controlled clock (``chalicelib.domain.clock.now_s`` is the only clock the code reads).
 """
 import json
+import re
 from datetime import UTC, datetime
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from standardwebhooks.webhooks import Webhook
@@ -226,9 +228,20 @@ def test_each_visit_to_a_payment_link_makes_a_fresh_checkout(client, db, receive
     assert first.status_code == second.status_code == 303
     assert first.headers["Location"] != second.headers["Location"]
     for visit in (first, second):
-        checkout_id = visit.headers["Location"].rsplit("/", 1)[1]
+        path = urlsplit(visit.headers["Location"])
+        checkout_id = path.path.rsplit("/", 1)[1]
+        # A visit writes nothing: the checkout is the shopper's, drawn from the link, written on their first POST.
+        assert client.http.get(f"/api/checkouts/{checkout_id}", headers=merchant.headers).status_code == 404
+        page = client.http.get(f"{path.path}?{path.query}")
+        assert page.status_code == 200 and "₩22,000" in page.body.decode()
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.body.decode()).group(1)
+        action = re.search(r'<form class="card pay-form" method="post" action="([^"]+)"', page.body.decode()).group(1)
+        target = urlsplit(action.replace("&amp;", "&"))
+        paid = client.http.post(f"{target.path}?{target.query}", headers={"content-type": "application/x-www-form-urlencoded"},
+                                body=urlencode({**GOOD_FORM, "csrf_token": token}))
+        assert paid.status_code == 303, paid.body[:300]
         read = api_json(client.http.get(f"/api/checkouts/{checkout_id}", headers=merchant.headers))
-        assert read["status"] == "open" and read["amount_total"] == 22000
+        assert read["status"] == "processing" and read["amount_total"] == 22000
 
 
 def test_a_deactivated_link_shows_a_friendly_page_and_creates_nothing(client, db):

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -174,35 +175,55 @@ def test_another_merchants_checkout_is_not_found_and_a_key_is_needed(client, mer
 @pytest.mark.ddb_local
 def test_a_patch_racing_a_submit_never_changes_what_the_provider_was_asked(local_db, receiver, live_server):
     """Either the PATCH lands first and the provider is asked for the new total, or the submit
-    does and the PATCH is 409; never a session for one amount on a checkout of another."""
+    does and the PATCH is 409; never a session for one amount on a checkout of another, and
+    neither write is lost. Both orders happen here: some rounds give one side a head start of
+    half a second after the barrier (so each order is seen for sure), the rest are a plain race."""
     merchant = create_merchant(local_db, receiver.url)
     site = MerchantSite()
-    outcomes = set()
+    outcomes: list[int] = []
+    head_starts = ["update", "submit", "update", "submit"] + [None] * 6
     try:
-        for _ in range(8):
+        for head_start in head_starts:
             checkout = create_over_http(live_server.url, merchant.api_key, site.url)
             token = csrf_token(requests.get(checkout["url"], timeout=10).text)
             barrier = threading.Barrier(2)
 
-            def submit():
+            def after_barrier(side: str) -> None:
                 barrier.wait()
+                if head_start is not None and head_start != side:
+                    time.sleep(0.5)
+
+            def submit():
+                after_barrier("submit")
                 return requests.post(checkout["url"], data={**GOOD_FORM, "csrf_token": token}, allow_redirects=False, timeout=30)
 
             def update():
-                barrier.wait()
+                after_barrier("update")
                 return requests.patch(f"{live_server.url}/api/checkouts/{checkout['id']}", headers=merchant.headers,
-                                      data=json.dumps({"line_items": THREE_TEAS}), timeout=30)
+                                      data=json.dumps({"line_items": THREE_TEAS, "metadata": {"cart": "v2"}}), timeout=30)
 
             with ThreadPoolExecutor(2) as pool:
                 submitted, updated = pool.submit(submit), pool.submit(update)
                 submitted, updated = submitted.result(), updated.result()
-            assert submitted.status_code == 303 and updated.status_code in (200, 409)
-            outcomes.add(updated.status_code)
+            assert submitted.status_code == 303 and updated.status_code in (200, 409), updated.text
+            outcomes.append(updated.status_code)
             session_id = submitted.headers["location"].rsplit("/", 1)[1]
             asked = local_db.get(f"SANDBOX#{session_id}", "SANDBOX")["amount"]
             final = local_db.get_checkout(checkout["id"])
-            assert final.status == "processing" and asked == final.amount_total
-            assert final.amount_total == (60000 if updated.status_code == 200 else 22000)
+            # The submit's write is there whichever came first: processing, with its session.
+            assert final.status == "processing" and final.attempt.provider_session_id == session_id
+            assert asked == final.amount_total
+            if updated.status_code == 200:
+                # ...and so is the PATCH's, all of it.
+                assert final.amount_total == 60000 and final.metadata == {"cart": "v2"}
+                assert [i.quantity for i in final.line_items] == [3, 1]
+            else:
+                assert updated.json()["error"]["code"] == "checkout_state_conflict"
+                assert final.amount_total == 22000 and final.metadata == {}
+            if head_start == "update":
+                assert updated.status_code == 200, "the PATCH went first"
+            if head_start == "submit":
+                assert updated.status_code == 409, "the submit went first"
     finally:
         site.close()
-    assert outcomes, outcomes
+    assert set(outcomes) == {200, 409}, outcomes

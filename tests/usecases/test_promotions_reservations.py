@@ -152,12 +152,22 @@ def test_a_provider_that_cannot_be_reached_gives_the_use_back(client, merchant, 
     assert counts(client, merchant) == (0, 0)
 
 
-def test_a_merchant_cancel_gives_the_use_back(client, merchant):
-    new_code(client, merchant, usage_limit=1)
-    checkout_ = new_checkout(client, merchant, promotion_code="WELCOME10")
-    submit(client, checkout_["id"])
-    assert client.http.post(f"/api/checkouts/{checkout_['id']}/cancel", headers=merchant.headers).status_code == 200
+def test_a_merchant_cancel_gives_the_use_back_at_expiry_or_at_once_without_a_session(client, merchant, monkeypatch):
+    new_code(client, merchant, usage_limit=2)
+    at_provider = new_checkout(client, merchant, promotion_code="WELCOME10", expires_in=1800)
+    submit(client, at_provider["id"])
+    assert client.http.post(f"/api/checkouts/{at_provider['id']}/cancel", headers=merchant.headers).status_code == 200
+    # The shopper may still pay the session they are on: the use stays held until the checkout expires.
+    assert counts(client, merchant) == (0, 1)
+    never_sent = new_checkout(client, merchant, promotion_code="WELCOME10")
+    assert client.http.post(f"/api/checkouts/{never_sent['id']}/cancel", headers=merchant.headers).status_code == 200
+    assert counts(client, merchant) == (0, 1)
+    later = clock.now_s() + 1801
+    monkeypatch.setattr(clock, "now_s", lambda: later)
+    event = client.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={}, resources=[])
+    assert client.lambda_.invoke("expire_checkouts", event).payload == {"expired": 0}
     assert counts(client, merchant) == (0, 0)
+    assert read(client, merchant, at_provider["id"])["status"] == "cancelled"
 
 
 def test_expiry_gives_the_use_back(client, merchant, monkeypatch):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import importlib
 from typing import Mapping
 
-from chalicelib.adapters.providers.base import Provider, ProviderMemory
+from chalicelib.adapters.providers.base import Provider, ProviderMemory, ProviderRejected
 from chalicelib.config import settings
 
 # name -> module defining ``Adapter``; the provider's credential names and
@@ -40,6 +40,9 @@ def build(name: str, merchant_id: str, credentials: Mapping[str, str], public_ba
     """An adapter for one merchant. The sandbox lives on our own host, under public_base;
     ``memory`` (the store) is for adapters that remember what they were sent."""
     cls = adapter_class(name)
+    if settings().live and cls.is_test_mode(credentials):
+        # A test key picks the provider's sandbox: in production it would "sell" without taking money.
+        raise ProviderRejected(f"{name} test credentials are refused in production; use the live keys")
     if name == "sandbox":
         base = public_base
     else:

@@ -151,6 +151,8 @@ class ProviderPayment:
     pending: dict[str, Any] | None = None
 
 
+
+
 @dataclass
 class ProviderRefund:
     """An authenticated read of one refund, in our terms (amount in minor units)."""
@@ -207,6 +209,11 @@ class Provider(ABC):
         return ()
 
     @classmethod
+    def is_test_mode(cls, credentials: Mapping[str, str]) -> bool:
+        """Whether these are the provider's test (sandbox) credentials: refused in production."""
+        return False
+
+    @classmethod
     def check_credentials(cls, credentials: Mapping[str, str]) -> None:
         """Refuse credentials that cannot work (raise ValueError with a message naming the key)."""
         return None
@@ -243,6 +250,16 @@ class Provider(ABC):
         Raises NotificationRejected; a verified notification is still only a hint
         to read the session.
         """
+
+    def read_notified(self, note: Notification) -> ProviderPayment | None:
+        """An authenticated read of the payment a verified notification names by the provider's own id.
+
+        For providers whose notifications name a payment rather than our session (PayCombat's
+        payin id): it settles a payment on an attempt the checkout has moved past, or whose
+        session was never recorded. None when the provider has no such read or the
+        notification names no payment. Raises ProviderError.
+        """
+        return None
 
     def refund(self, session_id: str, amount: int, currency: str, reason: str | None, refund_id: str) -> str:
         """Refund part or all of a paid session; returns the provider's refund id ("" if it names none).

@@ -341,6 +341,10 @@ class Adapter(base.Provider):
     default_base_url = SANDBOX_BASE
 
     @classmethod
+    def is_test_mode(cls, credentials: Mapping[str, str]) -> bool:
+        return not credentials.get("api_key", "").startswith(LIVE_KEY_PREFIX)
+
+    @classmethod
     def check_credentials(cls, credentials: Mapping[str, str]) -> None:
         secrets = webhook_secrets(credentials.get("webhook_secret"))
         if not secrets:

@@ -315,6 +315,10 @@ class Adapter(base.Provider):
         return (HOSTED_PAGE_ORIGIN,)
 
     @classmethod
+    def is_test_mode(cls, credentials: Mapping[str, str]) -> bool:
+        return not credentials.get("api_key", "").startswith("sk_live_")
+
+    @classmethod
     def check_credentials(cls, credentials: Mapping[str, str]) -> None:
         if not credentials.get("api_key", "").startswith(("sk_test_", "sk_live_")):
             raise ValueError("api_key must be a KoreaCheckout key starting sk_test_ or sk_live_")
@@ -353,8 +357,9 @@ class Adapter(base.Provider):
         return parse_session(response.json(), session_id)
 
     def refund(self, session_id: str, amount: int, currency: str, reason: str | None, refund_id: str) -> str:
-        # KoreaCheckout's refund API takes no idempotency key: ``refund_id`` cannot be sent,
-        # so the request is never repeated by the client (a lost answer is settled by a read).
+        # KoreaCheckout documents no idempotency key and no refund read: our refund id is not
+        # sent (unknown fields are refused), the refund lock makes this call once per refund,
+        # and a lost answer is judged from the session's status (usecases.refunds).
         response = self._http().request(
             "POST", self._session_url(session_id, "/refund"),
             headers=self._headers(), body=encode(refund_body(amount, currency, reason)), retry_safe=False,

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 from chalicelib.adapters.providers import base, jsonstringify
 from chalicelib.adapters.providers.http import ProviderHttp
-from chalicelib.domain import ids, model, money
+from chalicelib.domain import ids, model, money, validation
 from chalicelib.domain.errors import NotificationRejected
 
 NAME = "paycombat"
@@ -44,6 +44,8 @@ NOTIFICATION_CLOCK_SKEW_S = 300
 # How long a processed notification is remembered: longer than the tolerance, so
 # no replay outlives its record.
 NOTIFICATION_MEMORY_S = 7 * 86400
+# A PAYIN notification is a flat object of ~30 fields (under 2 KB); this is far above any.
+MAX_NOTIFICATION_BYTES = 64 * 1024
 
 # PayCombat checkout status (the read's ``data.status``, the webhook's ``status``) ->
 # our payment state. Exhaustive over the documented words; anything else is UNKNOWN,
@@ -107,23 +109,30 @@ def verify_signature(body: bytes, header: str | None, signature_keys: Sequence[s
         raise NotificationRejected("missing X-Signature header")
     if not re.fullmatch(r"[0-9a-fA-F]{64}", header.strip()):
         raise NotificationRejected("X-Signature is not a hex HMAC-SHA256")
-    candidates = [body]
-    try:
-        canonical = jsonstringify.to_bytes(json.loads(body))
-    except (ValueError, TypeError, UnicodeDecodeError):
-        canonical = body
-    if canonical != body:
-        candidates.append(canonical)
     given = header.strip().lower()
     keys = [k for k in signature_keys if k]
     if not keys:
         raise NotificationRejected("no signature key is configured for this merchant")
-    matched = False
-    for key in keys:
-        for candidate in candidates:
+
+    def matches(candidate: bytes) -> bool:
+        matched = False
+        for key in keys:
             # Every comparison runs: no early exit to time.
             matched |= hmac.compare_digest(sign(candidate, key), given)
-    if not matched:
+        return matched
+
+    # The exact bytes first: PayCombat sends what JSON.stringify wrote, so this is the
+    # usual case, and nothing unsigned is parsed on the way.
+    if matches(body):
+        return
+    # Only a body within the bounds of a real notification is parsed for its JSON.stringify form.
+    if len(body) > MAX_NOTIFICATION_BYTES or not validation.json_depth_within(body):
+        raise NotificationRejected("X-Signature does not match the body")
+    try:
+        canonical = jsonstringify.to_bytes(json.loads(body))
+    except (ValueError, TypeError, UnicodeDecodeError, RecursionError):
+        canonical = body
+    if canonical == body or not matches(canonical):
         raise NotificationRejected("X-Signature does not match the body")
 
 
@@ -292,6 +301,34 @@ def payment_from_checkout(data: object, session_id: str) -> base.ProviderPayment
     )
 
 
+def payment_from_payin(data: object, payin_id: str) -> base.ProviderPayment:
+    """A retrieved payin in our terms: status by the table, amount exact in ``amount_type`` or None.
+
+    The payin's own id is the payment's session id and reference: PayCombat's payin names
+    our order reference, not its checkout.
+    """
+    if not isinstance(data, dict) or data.get("id") != payin_id:
+        raise base.ProviderError("PayCombat answered the payin read without that payin")
+    if data.get("type", "PAYIN") != "PAYIN":
+        raise base.ProviderError("PayCombat answered the payin read with something that is not a payin")
+    raw = data.get("status")
+    status = STATUS_MAP.get(raw, base.UNKNOWN) if isinstance(raw, str) else base.UNKNOWN
+    currency = data["amount_type"].upper() if isinstance(data.get("amount_type"), str) else None
+    reference = data.get("order_reference") or data.get("transaction")
+    paid_at = parse_iso(data.get("payment_date")) or parse_iso(data.get("updated_at"))
+    return base.ProviderPayment(
+        session_id=payin_id,
+        status=status,
+        raw_status=str(raw),
+        amount=amount_from_provider(data.get("amount"), currency),
+        currency=currency,
+        method="virtual_account" if data.get("payment_method") in VIRTUAL_ACCOUNT_PAYIN_METHODS.values() else None,
+        checkout_id=reference if isinstance(reference, str) and reference else None,
+        provider_reference=payin_id,
+        paid_at_s=paid_at if status == base.PAID else None,
+    )
+
+
 def notification_from_body(body: bytes) -> tuple[base.Notification, int]:
     """A verified webhook body -> (which checkout it names, its signed ``updated_at``)."""
     try:
@@ -410,6 +447,11 @@ class Adapter(base.Provider):
         return LIVE_BASE
 
     @classmethod
+    def is_test_mode(cls, credentials: Mapping[str, str]) -> bool:
+        # PayCombat's examples are all sandbox tokens, snd_…; a live token's prefix is not documented.
+        return credentials.get("x_token", "").startswith("snd_")
+
+    @classmethod
     def check_credentials(cls, credentials: Mapping[str, str]) -> None:
         # Both travel verbatim (a header, an HMAC key): whitespace is a paste error, never part of them.
         for key in cls.credential_names:
@@ -452,6 +494,16 @@ class Adapter(base.Provider):
         data = self._get(f"/api/v1/checkout/retrieve/{url_quote(session_id, safe='')}", "the checkout read")
         return payment_from_checkout(data, session_id)
 
+    def read_notified(self, note: base.Notification) -> base.ProviderPayment | None:
+        # Retrieve Payin (its path, /api/v1/payin/retrieve/{id}, is not in the documents we
+        # hold: it follows Get Detail Checkout's). Only a SUCCESS needs it: a failed or
+        # expired payin changes nothing on an attempt the checkout has moved past.
+        payin_id = note.extra.get("provider_id")
+        if note.event != "PAYIN SUCCESS" or not isinstance(payin_id, str) or not payin_id:
+            return None
+        data = self._get(f"/api/v1/payin/retrieve/{url_quote(payin_id, safe='')}", "the payin read")
+        return payment_from_payin(data, payin_id)
+
     def verify_notification(self, headers: Mapping[str, str], body: bytes, now_s: int) -> base.Notification:
         header = next((v for k, v in headers.items() if k.lower() == SIGNATURE_HEADER), None)
         verify_signature(body, header, [self.credentials.get("signature_key", "")])
@@ -473,10 +525,11 @@ class Adapter(base.Provider):
                 "ttl": now_s + NOTIFICATION_MEMORY_S,
             }):
             return
-        # Seen before. Only a checkout still waiting on its payment can need it again
-        # (our first handling failed and PayCombat retried); otherwise it is a replay.
+        # Seen before. Only a checkout not yet paid can need it again (our first handling
+        # failed and PayCombat retried; it may be open again, its attempt released); otherwise
+        # it is a replay. Either way nothing is settled without PayCombat's own read.
         checkout = store.get_checkout(checkout_id) if ids.looks_like("chk", checkout_id) else None
-        if checkout is None or checkout.merchant_id != self.merchant_id or checkout.status != model.PROCESSING:
+        if checkout is None or checkout.merchant_id != self.merchant_id or checkout.status in model.PAID_STATUSES:
             raise NotificationRejected("this PayCombat notification was already processed (replay)")
 
     # -- wallet

@@ -14,7 +14,9 @@ The fake's JSON.stringify is deliberately not ours: Python's compact
 bodies without array-index keys or lone surrogates, which PayCombat bodies never
 have (both are refused here).
 
-Payment requests and wallets are kept, so retrieve and list return them; tests
+Payment requests, payins (``GET /api/v1/payin/retrieve/{id}``: the path of Retrieve
+Payin is not in the documents we hold, the fields are the PAYIN webhook's) and wallets
+are kept, so retrieve and list return them; tests
 move a checkout with ``set_status``/``update`` and sign webhooks with ``notification``.
 """
 from __future__ import annotations
@@ -95,6 +97,8 @@ class FakePayCombat(FakeProvider):
         self.signature_key = signature_key
         self.checkouts: dict[str, dict[str, Any]] = {}
         self.wallets: list[dict[str, Any]] = []
+        # Payins PayCombat has notified, by their id (Retrieve Payin reads them).
+        self.payins: dict[str, dict[str, Any]] = {}
         self.rejections: list[tuple[int, str]] = []
         super().__init__()
         # Where checkout_url points: the API's origin unless a test names another, as
@@ -129,6 +133,11 @@ class FakePayCombat(FakeProvider):
             if found is None:
                 raise Invalid(404, "checkout not found")
             return self._ok(found)
+        if path.startswith("/api/v1/payin/retrieve/") and method == "GET":
+            payin = self.payins.get(path.rsplit("/", 1)[1])
+            if payin is None:
+                raise Invalid(404, "payin not found")
+            return self._ok(payin)
         if path == "/wallet/create" and method == "POST" and body is not None:
             return self._ok(self._create_wallet(body))
         if path == "/wallet" and method == "GET":
@@ -348,5 +357,8 @@ class FakePayCombat(FakeProvider):
             "payment_date": now if status == "SUCCESS" else None,
             "type": "PAYIN",
         }
+        with self.lock:
+            # The payin the webhook is about, as Retrieve Payin answers it (its fields as the webhook's).
+            self.payins[payload["id"]] = dict(payload)
         body = js_stringify(payload)
         return body, {"Content-Type": "application/json", "X-Signature": hmac_hex(key or self.signature_key, body)}
