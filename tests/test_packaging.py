@@ -44,7 +44,7 @@ def package(tmp_path_factory):
 def test_the_package_holds_the_app_templates_and_static_files(package):
     names = set(zipfile.ZipFile(package["zip"]).namelist())
     assert "compiled_templates/manifest.json" in names
-    assert len([n for n in names if n.startswith("compiled_templates/tmpl_")]) == len(list((ROOT / "templates").glob("*.html")))
+    assert len([n for n in names if n.startswith("compiled_templates/tmpl_")]) == len(list((ROOT / "templates").rglob("*.html")))
     assert {"app.py", "chalicelib/__init__.py", "chalicelib/adapters/store.py"} <= names
     for folder in ("templates", "static"):
         for path in (ROOT / folder).rglob("*"):

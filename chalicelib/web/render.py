@@ -45,8 +45,8 @@ class Html:
 
 def source_digests(templates_dir: Path = TEMPLATES_DIR) -> dict[str, str]:
     """Template name -> SHA-256 of its source: what a compiled set must have been made from."""
-    return {path.name: hashlib.sha256(path.read_bytes()).hexdigest()
-            for path in sorted(templates_dir.iterdir()) if path.suffix == ".html"}
+    return {path.relative_to(templates_dir).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()
+            for path in sorted(templates_dir.rglob("*.html"))}
 
 
 def compiled_is_current(compiled_dir: Path = COMPILED_DIR, templates_dir: Path = TEMPLATES_DIR) -> bool:

@@ -45,6 +45,13 @@ def test_a_stale_or_partial_set_is_not_used(tmp_path):
     (templates / "extra.html").write_text("{{ x }}")
     assert not render.compiled_is_current(compiled, templates), "a template the set does not have"
     (templates / "extra.html").unlink()
+    nested = next(templates.rglob("*/*.html"), None)
+    if nested is not None:
+        original = nested.read_bytes()
+        nested.write_bytes(original + b"\n")
+        assert not render.compiled_is_current(compiled, templates), "a template in a folder edited after compiling"
+        nested.write_bytes(original)
+    assert render.compiled_is_current(compiled, templates)
     (compiled / render.COMPILED_MANIFEST).unlink()
     assert not render.compiled_is_current(compiled, templates), "no manifest"
     assert not render.compiled_is_current(tmp_path / "missing", templates)
