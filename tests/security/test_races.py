@@ -83,8 +83,9 @@ class Recorder:
         self.applied: list[tuple[str, str]] = []
         real = Store.apply
 
-        def apply(s: Store, checkout: Any, plan: model.Transition, event: Any = None, extra: Any = None) -> Any:
-            result = real(s, checkout, plan, event, extra)
+        def apply(s: Store, checkout: Any, plan: model.Transition, event: Any = None, extra: Any = None,
+                  notification: Any = None) -> Any:
+            result = real(s, checkout, plan, event, extra, notification=notification)
             self.applied.append((plan.from_status, plan.to_status))
             return result
 
