@@ -25,6 +25,18 @@ from tests.dashboard_client import Dashboard, set_cookie_headers
 pytestmark = pytest.mark.ddb_local
 
 
+class Refusals:
+    """Hostile requests counted as each is answered, so a figures row says what was tried."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def expect(self, response: requests.Response, status: int) -> requests.Response:
+        assert response.status_code == status, (response.url, response.status_code)
+        self.count += 1
+        return response
+
+
 @pytest.fixture
 def app(local_db: Any, live_server: Any) -> str:
     return str(live_server.url)
@@ -168,23 +180,24 @@ def test_another_merchants_checkout_event_and_link_are_404_as_unknown_ids(app, s
         "success_url": "https://shop.example/ok", "cancel_url": "https://shop.example/no"})
     api(app, shop, "POST", "/api/promotion-codes", {"code": "MINE10", "type": "percentage", "value": 10})
     intruder = signed_in(app, other_shop)
-    unknown = intruder.get("/dashboard/checkouts/chk_0000000000000000000000000")
-    foreign = intruder.get(f"/dashboard/checkouts/{paid['id']}")
-    assert unknown.status_code == foreign.status_code == 404
+    tries = Refusals()
+    assert intruder.get("/dashboard/checkouts/chk_0000000000000000000000000").status_code == 404
+    tries.expect(intruder.get(f"/dashboard/checkouts/{paid['id']}"), 404)
     intruder.get("/dashboard")
-    assert intruder.post(f"/dashboard/events/{event['id']}/resend").status_code == 404
+    tries.expect(intruder.post(f"/dashboard/events/{event['id']}/resend"), 404)
     intruder.get("/dashboard")
-    assert intruder.post(f"/dashboard/payment-links/{link['id']}/deactivate").status_code == 404
+    tries.expect(intruder.post(f"/dashboard/payment-links/{link['id']}/deactivate"), 404)
     intruder.get("/dashboard")
-    assert intruder.post("/dashboard/promotion-codes/MINE10/deactivate").status_code == 404
+    tries.expect(intruder.post("/dashboard/promotion-codes/MINE10/deactivate"), 404)
     intruder.get("/dashboard")
-    assert intruder.post(f"/dashboard/checkouts/{paid['id']}/refund", {"amount": "1", "idempotency_key": "k" * 16}).status_code == 404
-    assert intruder.post(f"/dashboard/checkouts/{paid['id']}/cancel").status_code == 404
-    assert f"data-checkout=\"{paid['id']}\"" not in intruder.get("/dashboard/checkouts", q=paid["id"]).text
+    tries.expect(intruder.post(f"/dashboard/checkouts/{paid['id']}/refund", {"amount": "1", "idempotency_key": "k" * 16}), 404)
+    tries.expect(intruder.post(f"/dashboard/checkouts/{paid['id']}/cancel"), 404)
+    search = tries.expect(intruder.get("/dashboard/checkouts", q=paid["id"]), 200)
+    assert f"data-checkout=\"{paid['id']}\"" not in search.text
     assert api(app, shop, "GET", f"/api/payment-links/{link['id']}")["active"] is True
     assert api(app, shop, "GET", "/api/promotion-codes/MINE10")["active"] is True
     assert events_of(app, shop, paid["id"])[0]["attempts"] == 1 and kc_fake.refund_requests == []
-    figures.add("dashboard", "another merchant's checkout, event, code, link, refund, cancel, search", 8, accepted=0,
+    figures.add("dashboard", "another merchant's checkout, event, code, link, refund, cancel, search", tries.count, accepted=0,
                 expect="0 accepted (404 as unknown)")
 
 
@@ -227,12 +240,13 @@ def test_the_sign_in_form_needs_the_pre_session_token_and_our_origin(app, shop, 
     dash.get("/dashboard/login")
     token = dash.field("csrf_token")
     stranger = Dashboard(app)
-    assert stranger.post("/dashboard/login", {"api_key": shop.api_key}, csrf=token).status_code == 403
-    assert dash.post("/dashboard/login", {"api_key": shop.api_key}, origin="https://evil.example").status_code == 403
-    assert dash.post("/dashboard/login", {"api_key": shop.api_key}, csrf="").status_code == 403
+    tries = Refusals()
+    tries.expect(stranger.post("/dashboard/login", {"api_key": shop.api_key}, csrf=token), 403)
+    tries.expect(dash.post("/dashboard/login", {"api_key": shop.api_key}, origin="https://evil.example"), 403)
+    tries.expect(dash.post("/dashboard/login", {"api_key": shop.api_key}, csrf=""), 403)
     assert dash.session_cookie is None and stranger.session_cookie is None
     assert dash.post("/dashboard/login", {"api_key": shop.api_key}, csrf=token).status_code == 303
-    figures.add("dashboard", "sign-in POST with a borrowed, missing token or foreign Origin", 3, accepted=0)
+    figures.add("dashboard", "sign-in POST with a borrowed, missing token or foreign Origin", tries.count, accepted=0)
 
 
 # --- 5. lockout ------------------------------------------------------------------------------------------------
@@ -242,23 +256,24 @@ def test_the_eleventh_failed_sign_in_from_one_address_is_429_even_with_the_right
     dash.get("/dashboard/login")
     for _ in range(dashboard_sessions.LOCKOUT_FAILURES):
         assert dash.post("/dashboard/login", {"api_key": "sk_test_wrong" + "x" * 20}).status_code == 401
-    locked = dash.post("/dashboard/login", {"api_key": shop.api_key})
-    assert locked.status_code == 429 and 1 <= int(locked.headers["Retry-After"]) <= 15 * 60
+    tries = Refusals()
+    locked = tries.expect(dash.post("/dashboard/login", {"api_key": shop.api_key}), 429)
+    assert 1 <= int(locked.headers["Retry-After"]) <= 15 * 60
     assert dash.session_cookie is None and "Traceback" not in locked.text
     link = admin(["merchant", "login-link", "--id", shop.id, "--base-url", app])
     path = urlsplit(link["url"]).path
     dash.get(path)
-    assert dash.post(path).status_code == 429, "a login link is no way around the lockout"
+    tries.expect(dash.post(path), 429)  # a login link is no way around the lockout
     # An X-Forwarded-For header chosen by the client does not pick the address that is counted.
     spoofed = Dashboard(app)
     spoofed.headers = {"X-Forwarded-For": "203.0.113.9"}
     spoofed.get("/dashboard/login")
-    assert spoofed.post("/dashboard/login", {"api_key": shop.api_key}).status_code == 429
+    tries.expect(spoofed.post("/dashboard/login", {"api_key": shop.api_key}), 429)
     later = clock.now_s() + 15 * 60 + 1
     monkeypatch.setattr(clock, "now_s", lambda: later)
     dash.get("/dashboard/login")
     assert dash.post("/dashboard/login", {"api_key": shop.api_key}).status_code == 303
-    figures.add("dashboard", "sign-in after 10 failures from one IP (right key, link, spoofed XFF)", 3, accepted=0,
+    figures.add("dashboard", "sign-in after 10 failures from one IP (right key, link, spoofed XFF)", tries.count, accepted=0,
                 expect="0 accepted (429)")
 
 
