@@ -66,6 +66,23 @@ _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 # --- the app over HTTP --------------------------------------------------------------
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 512  # many shoppers at once: far past http.server's backlog of 5
+    daemon_threads = True
+
+
+def _serve(handler: type[BaseHTTPRequestHandler], path: str) -> tuple[ThreadingHTTPServer, str]:
+    """A threaded server on a free loopback port, serving in the background; and its URL."""
+    server = _Server(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}{path}"
+
+
+def _stop(server: ThreadingHTTPServer) -> None:
+    server.shutdown()
+    server.server_close()
+
+
 class AppServer:
     """The Chalice app behind a threaded HTTP server, through Chalice's local API Gateway."""
 
@@ -117,17 +134,10 @@ class AppServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-        class Server(ThreadingHTTPServer):
-            request_queue_size = 512
-            daemon_threads = True
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server, self.url = _serve(Handler, "")
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        _stop(self.server)
 
 
 class MerchantSink:
@@ -163,17 +173,10 @@ class MerchantSink:
             def log_message(self, *args: object) -> None:
                 pass
 
-        class Server(ThreadingHTTPServer):
-            request_queue_size = 512
-            daemon_threads = True
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server, self.url = _serve(Handler, "/hooks")
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        _stop(self.server)
 
 
 # --- figures ------------------------------------------------------------------------
