@@ -155,3 +155,49 @@ def test_the_reconciliation_run_settles_a_pending_refund(local_db, live_server, 
     assert (final.amount_refunded, final.refund_pending) == (3000, None)
     assert len(refund_calls(kc_fake, session_id)) == 1
     assert reconcile.run(local_db, later)["checked"] == 0
+
+
+def test_a_clink_refund_without_an_answer_is_read_back_by_reconciliation(local_db, live_server, receiver, monkeypatch):
+    """Clink has a refund read (``GET /api/refund/{id}``): reconciliation asks it about our refund id
+    (Clink's ``refundMerchantOrderId``) and records the refund once; it is never sent again."""
+    from chalicelib import config as checkout_config
+    from chalicelib.usecases import reconcile
+    from tests.adapters.providers import test_clink_flow as clink_flow
+    from tests.adapters.providers.fake_clink import FakeClink
+
+    fake = FakeClink(clink_flow.KEY, clink_flow.SIGNING_SECRET)
+    monkeypatch.setenv("CLINK_API_BASE", fake.url)
+    checkout_config.settings.cache_clear()
+    try:
+        merchant = create_merchant(local_db, receiver.url, provider="clink",
+                                   credentials={"api_key": clink_flow.KEY, "webhook_secret": clink_flow.SIGNING_SECRET})
+        checkout, _ = clink_flow.completed(live_server, merchant, fake)
+        # Clink makes the refund but no answer ever comes back: our client repeats the request
+        # (safe: the same refundMerchantOrderId) until it gives up.
+        monkeypatch.setattr(http, "READ_TIMEOUT_S", 1.0)
+        real = fake.handle
+
+        def silent(request: Any) -> Any:
+            reply = real(request)
+            if request.method == "POST" and request.path == "/api/refund":
+                time.sleep(1.5)
+            return reply
+
+        monkeypatch.setattr(fake, "handle", silent)
+        assert refund(live_server.url, merchant, checkout["id"], {"amount": 1000}).status_code == 502
+        assert refund(live_server.url, merchant, checkout["id"], {"amount": 1000}).status_code == 409
+        assert len(fake.refunds) == 1
+
+        later = clock.now_s() + refunds.PENDING_GRACE_S + 1
+        counts = reconcile.run(local_db, later)
+
+        assert counts["completed"] == 1 and counts["errors"] == 0, counts
+        final = local_db.get_checkout(checkout["id"])
+        assert (final.status, final.amount_refunded, final.refund_pending) == ("partially_refunded", 1000, None)
+        assert {r["refundMerchantOrderId"] for r in fake.refund_requests} == set(fake.refunds), "one id, however often sent"
+        events = [e["event_type"] for e in local_db.query(f"CHECKOUT#{checkout['id']}", "EVENT#")]
+        assert sorted(events) == ["checkout.completed", "checkout.refunded"]
+        assert reconcile.run(local_db, later)["checked"] == 0
+    finally:
+        fake.close()
+        checkout_config.settings.cache_clear()
