@@ -35,3 +35,19 @@ def test_once_the_old_key_is_dropped_its_tokens_stop_verifying(master):
     token = csrf.issue("chk_rotation")
     master(NEW)
     assert not csrf.verify("chk_rotation", token)
+
+
+def test_a_dashboard_form_opened_before_the_rotation_still_posts(master):
+    from chalicelib.web import dashboard_pages as dp
+
+    def ctx(token: str = "") -> dp.Ctx:
+        return dp.Ctx(request=None, store=None, base="https://pay.example", query={},  # type: ignore[arg-type]
+                      cookies={dp.PRESESSION_COOKIE: "p" * 32}, form={"csrf_token": [token]} if token else {})
+
+    master(OLD)
+    token = ctx().csrf_token()
+    master(f"{NEW},{OLD}")
+    assert dp._csrf_ok(ctx(token)), "an open dashboard form stopped working when the key rotated"
+    assert ctx().csrf_token() != token
+    master(NEW)
+    assert not dp._csrf_ok(ctx(token))
