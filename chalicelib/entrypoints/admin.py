@@ -50,7 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     update.add_argument("--support-email")
     update.add_argument("--business", action="append", default=[], metavar="KEY=VALUE",
                         help="business profile key (an empty VALUE removes it): " + ", ".join(business.PROFILE_KEYS))
-    for fixed in ("--provider", "--fallback-provider", "--credential"):
+    update.add_argument("--credential", action="append", default=[], metavar="KEY=VALUE",
+                        help="replace one provider credential (a rotated secret); the others are kept")
+    for fixed in ("--provider", "--fallback-provider"):
         update.add_argument(fixed, action="append", help=argparse.SUPPRESS)
     show = merchant.add_parser("show", help="the merchant without secrets")
     show.add_argument("--id", required=True)
@@ -125,10 +127,11 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
                 print(f"warning: {warning['message']}", file=sys.stderr)
             return {"merchant_id": merchant.id, "api_key": api_key, "webhook_secret": secret}
         if args.action == "update":
-            if args.provider or args.fallback_provider or args.credential:
-                # Provider onboarding (PayCombat's wallet) and credential checks happen at create only.
-                raise SystemExit("merchant update does not change the provider or its credentials; "
-                                 "create a new merchant for another provider")
+            if args.provider or args.fallback_provider:
+                # Provider onboarding (PayCombat's wallet) happens at create only.
+                raise SystemExit("merchant update does not change the provider; create a new merchant for another provider")
+            if args.credential:
+                merchants.update_credentials(store, args.id, _credentials(args.credential))
             changes = {
                 "name": args.name, "allowed_hosts": args.allowed_host, "webhook_url": args.webhook_url,
                 "locale": args.locale, "brand_color": args.brand_color, "button_radius": args.button_radius,

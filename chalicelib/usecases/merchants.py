@@ -158,24 +158,7 @@ def create(
     if fallback_provider == provider:
         raise InvalidRequest("fallback_provider must differ from provider", "fallback_provider")
     credentials = dict(credentials or {})
-    needed = set(adapter_class(provider).credential_names)
-    if fallback_provider:
-        needed |= set(adapter_class(fallback_provider).credential_names)
-    missing, extra = needed - set(credentials), set(credentials) - needed
-    if missing or extra:
-        raise InvalidRequest(
-            f"credentials for {provider}{' + ' + fallback_provider if fallback_provider else ''} "
-            f"are {sorted(needed) or 'none'}; missing {sorted(missing)}, unexpected {sorted(extra)}",
-            "credential",
-        )
-    for provider_name in filter(None, (provider, fallback_provider)):
-        try:
-            adapter_class(provider_name).check_credentials(credentials)
-        except ValueError as e:
-            raise InvalidRequest(f"{provider_name} credentials: {e}", "credential") from e
-        if settings().live and adapter_class(provider_name).is_test_mode(credentials):
-            raise InvalidRequest(f"{provider_name} credentials are test keys; production takes only live keys",
-                                 "credential")
+    _check_credentials(provider, fallback_provider, credentials)
     hosts = _hosts(list(allowed_hosts or []))
     _check_settings(locale=locale, brand_color=brand_color, button_radius=button_radius, logo_url=logo_url,
                     support_email=support_email, webhook_url=webhook_url)
@@ -244,6 +227,56 @@ def _check_settings(**given: Any) -> None:
 # What `merchant update` (and the dashboard's settings page) may change.
 UPDATABLE = ("name", "allowed_hosts", "webhook_url", "locale", "brand_color", "button_radius", "logo_url",
              "support_email")
+
+
+def _check_credentials(provider: str, fallback_provider: str | None, credentials: dict[str, str]) -> None:
+    """Exactly the credentials the providers name, each accepted by its adapter (live keys only in prod)."""
+    needed = set(adapter_class(provider).credential_names)
+    if fallback_provider:
+        needed |= set(adapter_class(fallback_provider).credential_names)
+    missing, extra = needed - set(credentials), set(credentials) - needed
+    if missing or extra:
+        raise InvalidRequest(
+            f"credentials for {provider}{' + ' + fallback_provider if fallback_provider else ''} "
+            f"are {sorted(needed) or 'none'}; missing {sorted(missing)}, unexpected {sorted(extra)}",
+            "credential",
+        )
+    for provider_name in filter(None, (provider, fallback_provider)):
+        try:
+            adapter_class(provider_name).check_credentials(credentials)
+        except ValueError as e:
+            raise InvalidRequest(f"{provider_name} credentials: {e}", "credential") from e
+        if settings().live and adapter_class(provider_name).is_test_mode(credentials):
+            raise InvalidRequest(f"{provider_name} credentials are test keys; production takes only live keys",
+                                 "credential")
+
+
+# The credential that names the provider account itself: changing it would leave the
+# merchant's wallet (found or created at onboarding) at another account.
+ACCOUNT_CREDENTIALS = {"paycombat": "x_token"}
+
+
+def update_credentials(store: Store, merchant_id: str, changes: dict[str, str]) -> Merchant:
+    """Replace some provider credentials (a rotated webhook secret, a new API key of the same
+    account), checked as at create; the others are kept. Returns the merchant as stored."""
+    current = get(store, merchant_id, fresh=True)
+    if current is None:
+        raise InvalidRequest(f"no merchant {merchant_id}", "id", code="not_found")
+    for provider_name in filter(None, (current.provider, current.fallback_provider)):
+        account_key = ACCOUNT_CREDENTIALS.get(provider_name)
+        if account_key in changes:
+            raise InvalidRequest(f"{provider_name} {account_key} names the provider account (and its wallet); "
+                                 "create a new merchant for another account", "credential")
+    merged = {**current.credentials(), **changes}
+    _check_credentials(current.provider, current.fallback_provider, merged)
+    updated = dataclasses.replace(current, credentials_enc=secretbox.encrypt_json(merged))
+    try:
+        store.update(f"MERCHANT#{merchant_id}", "MERCHANT", {"credentials_enc": updated.credentials_enc},
+                     conditions={"pk": None})
+    except StaleItem as e:
+        raise InvalidRequest(f"no merchant {merchant_id}", "id", code="not_found") from e
+    _merchants.pop((store.table, merchant_id), None)
+    return updated
 
 
 def update(store: Store, merchant_id: str, changes: dict[str, Any],

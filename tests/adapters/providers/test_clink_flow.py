@@ -429,6 +429,22 @@ def test_the_admin_cli_creates_a_clink_merchant(db, monkeypatch):
     assert KEY not in json.dumps(shown) and SIGNING_SECRET not in json.dumps(shown)
 
 
+def test_merchant_update_rotates_the_clink_signing_secret_and_keeps_the_rest(db, monkeypatch):
+    monkeypatch.setattr(os, "environ", dict(os.environ))
+    admin.run(["merchant", "create", "--id", "clink-rot", "--name", "Clink Shop", "--provider", "clink",
+               "--credential", f"api_key={KEY}", "--credential", f"webhook_secret={OLD_SECRET}"])
+    shown = admin.run(["merchant", "update", "--id", "clink-rot", "--credential", f"webhook_secret={SIGNING_SECRET},{OLD_SECRET}"])
+    assert shown["credential_names"] == ["api_key", "webhook_secret"] and SIGNING_SECRET not in json.dumps(shown)
+    stored = merchants.get(db, "clink-rot", fresh=True)
+    assert stored.credentials() == {"api_key": KEY, "webhook_secret": f"{SIGNING_SECRET},{OLD_SECRET}"}
+    assert SIGNING_SECRET not in json.dumps(db.get("MERCHANT#clink-rot", "MERCHANT"), default=str)
+    for bad in (["webhook_secret=short"], ["secret_key=x"]):
+        with pytest.raises(InvalidRequest) as refused:
+            admin.run(["merchant", "update", "--id", "clink-rot", *[f"--credential={pair}" for pair in bad]])
+        assert refused.value.param == "credential"
+    assert merchants.get(db, "clink-rot", fresh=True).credentials()["webhook_secret"] == f"{SIGNING_SECRET},{OLD_SECRET}"
+
+
 @pytest.mark.parametrize("credentials", [[], ["api_key=sk_test_a"], ["api_key=sk_test_a", "secret_key=x"],
                                          ["api_key=sk_test_a", "webhook_secret=short"]])
 def test_the_admin_cli_insists_on_exactly_the_clink_credentials(db, monkeypatch, credentials):
