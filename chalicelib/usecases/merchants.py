@@ -229,6 +229,23 @@ UPDATABLE = ("name", "allowed_hosts", "webhook_url", "locale", "brand_color", "b
              "support_email")
 
 
+def _existing(store: Store, merchant_id: str) -> Merchant:
+    """The merchant as stored now (no cache), for a change to it; unknown is 404."""
+    current = get(store, merchant_id, fresh=True)
+    if current is None:
+        raise InvalidRequest(f"no merchant {merchant_id}", "id", code="not_found")
+    return current
+
+
+def _save(store: Store, merchant_id: str, fields: dict[str, Any]) -> None:
+    """Write changed attributes of an existing merchant, and forget this container's copy."""
+    try:
+        store.update(f"MERCHANT#{merchant_id}", "MERCHANT", fields, conditions={"pk": None})
+    except StaleItem as e:
+        raise InvalidRequest(f"no merchant {merchant_id}", "id", code="not_found") from e
+    _merchants.pop((store.table, merchant_id), None)
+
+
 def _check_credentials(provider: str, fallback_provider: str | None, credentials: dict[str, str]) -> None:
     """Exactly the credentials the providers name, each accepted by its adapter (live keys only in prod)."""
     needed = set(adapter_class(provider).credential_names)
@@ -259,9 +276,7 @@ ACCOUNT_CREDENTIALS = {"paycombat": "x_token"}
 def update_credentials(store: Store, merchant_id: str, changes: dict[str, str]) -> Merchant:
     """Replace some provider credentials (a rotated webhook secret, a new API key of the same
     account), checked as at create; the others are kept. Returns the merchant as stored."""
-    current = get(store, merchant_id, fresh=True)
-    if current is None:
-        raise InvalidRequest(f"no merchant {merchant_id}", "id", code="not_found")
+    current = _existing(store, merchant_id)
     for provider_name in filter(None, (current.provider, current.fallback_provider)):
         account_key = ACCOUNT_CREDENTIALS.get(provider_name)
         if account_key in changes:
@@ -270,12 +285,7 @@ def update_credentials(store: Store, merchant_id: str, changes: dict[str, str]) 
     merged = {**current.credentials(), **changes}
     _check_credentials(current.provider, current.fallback_provider, merged)
     updated = dataclasses.replace(current, credentials_enc=secretbox.encrypt_json(merged))
-    try:
-        store.update(f"MERCHANT#{merchant_id}", "MERCHANT", {"credentials_enc": updated.credentials_enc},
-                     conditions={"pk": None})
-    except StaleItem as e:
-        raise InvalidRequest(f"no merchant {merchant_id}", "id", code="not_found") from e
-    _merchants.pop((store.table, merchant_id), None)
+    _save(store, merchant_id, {"credentials_enc": updated.credentials_enc})
     return updated
 
 
@@ -287,9 +297,7 @@ def update(store: Store, merchant_id: str, changes: dict[str, Any],
     holds profile keys (an empty value removes one). One write of the changed attributes
     (the whole profile map as merged here: of two concurrent profile edits the later wins).
     """
-    current = get(store, merchant_id, fresh=True)
-    if current is None:
-        raise InvalidRequest(f"no merchant {merchant_id}", "id", code="not_found")
+    current = _existing(store, merchant_id)
     given = {k: v for k, v in changes.items() if v is not None}
     unknown = set(given) - set(UPDATABLE)
     if unknown:
@@ -306,11 +314,7 @@ def update(store: Store, merchant_id: str, changes: dict[str, Any],
     profile = business.merged(current.business, business.validate_changes(business_changes or {}))
     updated = dataclasses.replace(current, **given, business=profile)
     fields = {k: getattr(updated, k) for k in (*given, "business")}
-    try:
-        store.update(f"MERCHANT#{merchant_id}", "MERCHANT", fields, conditions={"pk": None})
-    except StaleItem as e:
-        raise InvalidRequest(f"no merchant {merchant_id}", "id", code="not_found") from e
-    _merchants.pop((store.table, merchant_id), None)
+    _save(store, merchant_id, fields)
     return updated
 
 
@@ -381,9 +385,7 @@ def rotate_key(store: Store, merchant_id: str) -> str:
     """A new API key; the old one stops working in the same transaction."""
     from chalicelib.adapters.store import to_attr, to_item
 
-    current = get(store, merchant_id, fresh=True)
-    if current is None:
-        raise InvalidRequest(f"no merchant {merchant_id}", "id", code="not_found")
+    current = _existing(store, merchant_id)
     api_key = _new_api_key(current.livemode)
     old_hash, new_hash = current.api_key_hash, hash_key(api_key)
     merchant = dataclasses.replace(current, api_key_hash=new_hash)
