@@ -71,11 +71,7 @@ def validate(values: Mapping[str, str], checkout: Checkout, installments_offered
         errors.setdefault("email", "required")
     elif not is_valid_email(email):
         errors.setdefault("email", "invalid_email")
-    phone = values.get("phone", "")
-    if not phone:
-        errors.setdefault("phone", "required")
-    elif not is_valid_phone(phone):
-        errors.setdefault("phone", "invalid_phone")
+    _require_phone(values, "phone", errors)
     if checkout.collect_shipping_address:
         postal = values.get("postal_code", "")
         if not postal:
@@ -104,6 +100,15 @@ def validate(values: Mapping[str, str], checkout: Checkout, installments_offered
     return errors
 
 
+def _require_phone(values: Mapping[str, str], name: str, errors: dict[str, str]) -> None:
+    """A phone number the courier and the provider can reach: required, and as ``is_valid_phone`` says."""
+    phone = values.get(name, "")
+    if not phone:
+        errors.setdefault(name, "required")
+    elif not is_valid_phone(phone):
+        errors.setdefault(name, "invalid_phone")
+
+
 def recipient_is_orderer(values: Mapping[str, str]) -> bool:
     """"주문자 정보와 동일" ticked, or a form without the recipient block (``recipient_block``
     marks a page that had it: there an unticked box means someone else receives the order)."""
@@ -114,11 +119,7 @@ def _validate_recipient(values: Mapping[str, str], errors: dict[str, str]) -> No
     if not recipient_is_orderer(values):
         if not values.get("recipient_name"):
             errors.setdefault("recipient_name", "required")
-        phone = values.get("recipient_phone", "")
-        if not phone:
-            errors.setdefault("recipient_phone", "required")
-        elif not is_valid_phone(phone):
-            errors.setdefault("recipient_phone", "invalid_phone")
+        _require_phone(values, "recipient_phone", errors)
     second = values.get("recipient_phone2", "")
     if second and not _ANY_PHONE_RE.match(second):
         errors.setdefault("recipient_phone2", "invalid_phone2")
