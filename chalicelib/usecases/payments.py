@@ -226,9 +226,18 @@ def confirm(store: Store, checkout: Checkout, merchant: Merchant, base: str) -> 
         return checkout
     if not attempt.provider_session_id:
         return _release_abandoned(store, checkout, merchant, base)
+    return read_and_settle(store, checkout, merchant, base)[0]
+
+
+def read_and_settle(store: Store, checkout: Checkout, merchant: Merchant, base: str) -> tuple[Checkout, pb.ProviderPayment]:
+    """Read the current attempt's session at its provider and settle what it says (the
+    return route, reconciliation); the checkout as settled, and what the provider said."""
+    attempt = checkout.attempt
+    if attempt is None or not attempt.provider_session_id:
+        raise StateConflict("This checkout has no provider session to read.")
     adapter = providers.build(attempt.provider, merchant.id, merchant.credentials(), base, store)
     payment = adapter.read_session(attempt.provider_session_id)
-    return settle(store, checkout, merchant, attempt.provider, payment, base)
+    return settle(store, checkout, merchant, attempt.provider, payment, base), payment
 
 
 def _release_abandoned(store: Store, checkout: Checkout, merchant: Merchant, base: str) -> Checkout:

@@ -22,7 +22,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable
 
-from chalicelib.adapters import providers
 from chalicelib.adapters.providers import base as pb
 from chalicelib.adapters.store import EVERYTHING_DUE_S, RECONCILE_INDEX, StaleItem, Store, checkout_from_record
 from chalicelib.domain import model as domain
@@ -141,9 +140,7 @@ def reconcile_checkout(current: Run, checkout: Checkout) -> str | None:
     current.counts["checked"] += 1
     current.reads[attempt.provider] += 1
     try:
-        adapter = providers.build(attempt.provider, merchant.id, merchant.credentials(), base, current.store)
-        payment = adapter.read_session(attempt.provider_session_id)
-        settled = payments.settle(current.store, checkout, merchant, attempt.provider, payment, base)
+        settled, payment = payments.read_and_settle(current.store, checkout, merchant, base)
     except (pb.ProviderError, CheckoutError) as e:
         current.failures[attempt.provider] += 1
         log.warning("reconcile: %s could not be asked about %s: %s", attempt.provider, checkout.id, type(e).__name__)
