@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -91,3 +92,15 @@ def sandbox_action(session: requests.Session, sandbox_url: str, action: str, fol
     assert page.status_code == 200, page.text[:500]
     return session.post(sandbox_url, data={"csrf_token": csrf_token(page.text), "action": action},
                         allow_redirects=follow, timeout=30)
+
+
+def at_once(n: int, task: Any) -> list[Any]:
+    """``task(i)`` for i in 0..n-1 on n threads released together by a barrier: a race, for real."""
+    barrier = threading.Barrier(n)
+
+    def run(i: int) -> Any:
+        barrier.wait()
+        return task(i)
+
+    with ThreadPoolExecutor(n) as pool:
+        return list(pool.map(run, range(n)))

@@ -8,8 +8,6 @@ every outcome across three attempts.
 from __future__ import annotations
 
 import itertools
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -19,20 +17,10 @@ from chalicelib.domain import model
 from chalicelib.usecases import checkouts, payments
 from tests import flow
 from tests.conftest import checkout_body
+from tests.flow import at_once
 from tests.security.rigs import SandboxRig, Web
 
 pytestmark = pytest.mark.xdist_group("security")
-
-
-def at_once(n: int, task: Any) -> list[Any]:
-    barrier = threading.Barrier(n)
-
-    def run(i: int) -> Any:
-        barrier.wait()
-        return task(i)
-
-    with ThreadPoolExecutor(n) as pool:
-        return list(pool.map(run, range(n)))
 
 
 @pytest.mark.parametrize("provider", ["sandbox", "clink"])

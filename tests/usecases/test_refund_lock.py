@@ -12,9 +12,7 @@ review found no behavioural test would catch.
 from __future__ import annotations
 
 import json
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -25,19 +23,9 @@ from chalicelib.domain import clock
 from chalicelib.usecases import refunds
 from tests.adapters.providers.fake_koreacheckout import complete_payment, credentials
 from tests.conftest import create_merchant
+from tests.flow import at_once
 
 pytestmark = pytest.mark.ddb_local
-
-
-def at_once(n: int, task: Any) -> list[Any]:
-    barrier = threading.Barrier(n)
-
-    def run(i: int) -> Any:
-        barrier.wait()
-        return task(i)
-
-    with ThreadPoolExecutor(n) as pool:
-        return list(pool.map(run, range(n)))
 
 
 def refund(app_url: str, merchant: Any, checkout_id: str, body: Any = None) -> requests.Response:
