@@ -244,36 +244,45 @@ NOTIFICATIONS = "notifications"
 
 
 class RecentCheckouts:
-    """The checkouts this container last read or wrote, for a while (``Store.recent_checkout``).
+    """The checkouts this container last read or wrote, for a while (``Store.recent_checkout``),
+    with the notification digests known to be recorded on each.
 
-    Copies in, copies out: a caller changing its checkout changes nothing here.
+    Copies in, copies out: a caller changing its checkout changes nothing here. The digests
+    only ever grow on the item, so those kept here are a subset of the item's, however old.
     """
 
     TTL_S = 900.0
     SIZE = 512
 
     def __init__(self) -> None:
-        self._items: dict[str, tuple[float, Checkout]] = {}
+        self._items: dict[str, tuple[float, Checkout, frozenset[str]]] = {}
         self._lock = threading.Lock()
 
-    def put(self, checkout: Checkout) -> None:
+    def put(self, checkout: Checkout, notifications: frozenset[str] = frozenset()) -> None:
         kept = copy.deepcopy(checkout)
         with self._lock:
-            self._items.pop(checkout.id, None)
-            self._items[checkout.id] = (time.monotonic(), kept)
+            before = self._items.pop(checkout.id, None)
+            known = notifications | (before[2] if before is not None else frozenset())
+            self._items[checkout.id] = (time.monotonic(), kept, known)
             while len(self._items) > self.SIZE:
                 self._items.pop(next(iter(self._items)))
 
     def put_record(self, record: dict[str, Any] | None) -> None:
         if record is not None and record.get("sk") == "CHECKOUT" and record.get("type") == "checkout":
-            self.put(checkout_from_record(record))
+            self.put(checkout_from_record(record), frozenset(record.get(NOTIFICATIONS) or ()))
 
-    def get(self, checkout_id: str) -> Checkout | None:
+    def add_notification(self, checkout_id: str, digest: str) -> None:
+        with self._lock:
+            hit = self._items.get(checkout_id)
+            if hit is not None:
+                self._items[checkout_id] = (hit[0], hit[1], hit[2] | {digest})
+
+    def get(self, checkout_id: str) -> tuple[Checkout, frozenset[str]] | None:
         with self._lock:
             hit = self._items.get(checkout_id)
         if hit is None or time.monotonic() - hit[0] > self.TTL_S:
             return None
-        return copy.deepcopy(hit[1])
+        return copy.deepcopy(hit[1]), hit[2]
 
 
 class Store:
@@ -324,14 +333,15 @@ class Store:
         remove_fields: tuple[str, ...] = (),
         conditions: dict[str, Any] | None = None,
         add_fields: dict[str, Any] | None = None,
+        lacking: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         """One conditional UpdateItem; conditions are attribute = value clauses (AND).
 
         A condition value of ``None`` means "attribute exists", ``ABSENT`` that it
-        does not. Returns the new item; raises StaleItem with the current one when a
-        condition fails.
+        does not; ``lacking`` names sets that must not hold a value. Returns the new
+        item; raises StaleItem with the current one when a condition fails.
         """
-        request = _update_request(set_fields or {}, remove_fields, conditions or {}, add_fields or {})
+        request = _update_request(set_fields or {}, remove_fields, conditions or {}, add_fields or {}, lacking=lacking)
         try:
             response = self.client.update_item(
                 TableName=self.table,
@@ -463,8 +473,9 @@ class Store:
         if record is None:
             return None, frozenset()
         checkout = checkout_from_record(record)
-        self.recent.put(checkout)
-        return checkout, frozenset(record.get(NOTIFICATIONS) or ())
+        notifications = frozenset(record.get(NOTIFICATIONS) or ())
+        self.recent.put(checkout, notifications)
+        return checkout, notifications
 
     def recent_checkout(self, checkout_id: str) -> Checkout | None:
         """The checkout as this container last read or wrote it (at most 15 minutes ago), or None.
@@ -473,6 +484,11 @@ class Store:
         write is conditional on the version it plans from (a failed condition hands back
         the item as it is), or for a fact that cannot change back (a paid checkout stays paid).
         """
+        hit = self.recent.get(checkout_id)
+        return hit[0] if hit is not None else None
+
+    def recent_checkout_and_notifications(self, checkout_id: str) -> tuple[Checkout, frozenset[str]] | None:
+        """``recent_checkout`` with the digests known to be recorded on it (a subset of the item's)."""
         return self.recent.get(checkout_id)
 
     def add_notification(self, checkout_id: str, digest: str) -> bool:
@@ -491,6 +507,7 @@ class Store:
             if _code(e) == "ConditionalCheckFailedException":
                 return True  # no such checkout: nothing to remember it on
             raise
+        self.recent.add_notification(checkout_id, digest)
         before = response.get("Attributes", {}).get(NOTIFICATIONS, {}).get("SS", [])
         return digest not in before
 
@@ -540,14 +557,16 @@ class Store:
 
     def apply(
         self, checkout: Checkout, plan: Transition, event: dict[str, Any] | None = None,
-        extra: list[dict[str, Any]] | None = None, notification: str | None = None,
+        extra: list[dict[str, Any]] | None = None, notification: str | None = None, first_time: bool = False,
     ) -> Checkout:
         """Apply a planned transition as one conditional write (with its event, its
         promotion-code counters and ``extra`` unconditional items such as the dashboard's
         counters, atomically: one TransactWriteItems).
 
         ``notification``, the digest of the provider notification that caused the change,
-        is added to the checkout's ``notifications`` in the same write.
+        is added to the checkout's ``notifications`` in the same write; with ``first_time``
+        the write is also conditional on that digest not being recorded yet (StaleItem
+        otherwise: the item handed back shows it).
 
         Raises StaleItem when the checkout is no longer at (from_status, from_version),
         LimitReached when a promotion counter's condition failed (nothing was written).
@@ -571,9 +590,10 @@ class Store:
             set_fields.update(schedule_keys(applied(checkout, plan)))
         conditions = {"status": plan.from_status, "version": plan.from_version}
         adds: dict[str, Any] = {NOTIFICATIONS: frozenset({notification})} if notification else {}
-        request = _update_request(set_fields, remove, conditions, adds)
+        lacking = {NOTIFICATIONS: notification} if notification and first_time else {}
+        request = _update_request(set_fields, remove, conditions, adds, lacking=lacking)
         if event is None and not plan.counters and not extra:
-            record = self.update(f"CHECKOUT#{checkout.id}", "CHECKOUT", set_fields, remove, conditions, adds)
+            record = self.update(f"CHECKOUT#{checkout.id}", "CHECKOUT", set_fields, remove, conditions, adds, lacking)
             return checkout_from_record(record)
         counters = [self._counter_update(checkout.merchant_id, change) for change in plan.counters]
         first_counter = 1 if event is None else 2
@@ -597,7 +617,7 @@ class Store:
                 raise StaleItem(e.current if e.index == 0 else None) from e
         # A transaction returns no attributes: the new state is the plan applied locally.
         result = applied(checkout, plan)
-        self.recent.put(result)
+        self.recent.put(result, frozenset({notification}) if notification else frozenset())
         return result
 
     def _transact_transition(
@@ -821,6 +841,7 @@ def _update_request(
     conditions: dict[str, Any],
     add_fields: dict[str, Any],
     append_fields: dict[str, list[Any]] | None = None,
+    lacking: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     names: dict[str, str] = {}
     values: dict[str, Any] = {}
@@ -859,7 +880,7 @@ def _update_request(
         else f"attribute_not_exists({name(k)})" if v is ABSENT
         else f"{name(k)} = {value(v)}"
         for k, v in conditions.items()
-    ]
+    ] + [f"NOT contains({name(k)}, {value(v)})" for k, v in (lacking or {}).items()]
     request: dict[str, Any] = {
         "UpdateExpression": expression,
         "ExpressionAttributeNames": names,
