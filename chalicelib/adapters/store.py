@@ -52,6 +52,7 @@ from chalicelib.domain.model import (
     OPEN,
     PAID_STATUSES,
     PROCESSING,
+    SHIPPING_KEYS,
     Attempt,
     Checkout,
     CounterChange,
@@ -122,7 +123,7 @@ def _drop_none(value: Any) -> Any:
 
 
 def to_attr(value: Any) -> dict[str, Any]:
-    """A Python value as a DynamoDB attribute value (S, N, BOOL, NULL, M, L).
+    """A Python value as a DynamoDB attribute value (S, N, B, BOOL, NULL, M, L, SS).
 
     Our own few lines instead of boto3's TypeSerializer: importing anything from
     boto3 costs ~120 ms of cold start (it pulls in s3transfer). Floats are refused,
@@ -137,6 +138,8 @@ def to_attr(value: Any) -> dict[str, Any]:
         return {"N": str(value)}
     if isinstance(value, str):
         return {"S": value}
+    if isinstance(value, (bytes, bytearray)):
+        return {"B": bytes(value)}
     if isinstance(value, dict):
         return {"M": {str(k): to_attr(v) for k, v in value.items()}}
     if isinstance(value, (list, tuple)):
@@ -156,6 +159,8 @@ def from_attr(attr: dict[str, Any]) -> Any:
         return int(number) if number == number.to_integral_value() else number
     if kind == "BOOL":
         return bool(value)
+    if kind == "B":
+        return bytes(value)
     if kind == "NULL":
         return None
     if kind == "M":
@@ -189,7 +194,7 @@ def checkout_key(checkout_id: str) -> dict[str, Any]:
 
 
 def checkout_to_record(checkout: Checkout) -> dict[str, Any]:
-    record: dict[str, Any] = _drop_none(checkout)
+    record: dict[str, Any] = stored_form(_drop_none(checkout))
     record.update(
         pk=f"CHECKOUT#{checkout.id}",
         sk="CHECKOUT",
@@ -203,6 +208,89 @@ def checkout_to_record(checkout: Checkout) -> dict[str, Any]:
     if checkout.status in (OPEN, PROCESSING):
         record.update(schedule_keys(checkout))
     return record
+
+
+# --- the checkout's stored form ------------------------------------------------------
+# Every write to a checkout pays per KB of the item, twice over (gsi1 holds a whole copy)
+# and twice again in a transaction, so the item leaves out what reads back the same
+# without it: its id and merchant (its ``pk`` and ``gsi1pk`` say them), a field at its
+# default (False, 0, {}, []: the dataclass's own), an attempt's ``checks`` of 0, and what
+# the shipping address copies from the shopper (its name, phone and address, marked
+# ``"same_as_shopper": true``). Items written before hold all of it, which reads the
+# same; the API's and the events' shapes are made from the Checkout, never from this.
+
+def _defaults() -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for f in dataclasses.fields(Checkout):
+        if f.default is not dataclasses.MISSING and f.default is not None:
+            found[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            found[f.name] = f.default_factory()
+    return found
+
+
+_DEFAULTS = _defaults()
+SAME_AS_KEY = "same_as_shopper"
+SAME_AS_SHOPPER = {SAME_AS_KEY: True}
+
+
+def _is_default(name: str, value: Any) -> bool:
+    default = _DEFAULTS.get(name, dataclasses.MISSING)
+    return type(value) is type(default) and value == default
+
+
+def _stored_shipping(shipping: dict[str, Any] | None, shopper: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The shipping address without what it copies from the shopper, marked ``same_as_shopper``.
+
+    Only when that reads back exactly: every key it has is a shipping key, and it lacks none
+    the shopper has (a lacking one would read back as the shopper's).
+    """
+    if not shipping or not shopper or not set(shipping) <= set(SHIPPING_KEYS):
+        return shipping
+    if any(k in shopper and k not in shipping for k in SHIPPING_KEYS):
+        return shipping
+    own = {k: v for k, v in shipping.items() if shopper.get(k) != v}
+    return {**own, **SAME_AS_SHOPPER} if len(own) < len(shipping) else shipping
+
+
+def _read_shipping(stored: dict[str, Any], shopper: dict[str, Any] | None) -> dict[str, Any]:
+    if stored.get(SAME_AS_KEY) is not True:
+        return stored
+    copied = {k: v for k, v in (shopper or {}).items() if k in SHIPPING_KEYS}
+    return {**copied, **{k: v for k, v in stored.items() if k != SAME_AS_KEY}}
+
+
+def _stored_attempt(attempt: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in attempt.items() if not (k == "checks" and v == 0)}
+
+
+def stored_form(fields: dict[str, Any]) -> dict[str, Any]:
+    """A whole checkout's fields (as ``_drop_none`` gives them) as the item stores them; ``id`` and
+    ``merchant_id`` are in its keys already (``pk``, ``gsi1pk``)."""
+    stored = {k: v for k, v in fields.items() if not _is_default(k, v) and k not in ("id", "merchant_id")}
+    if stored.get("attempt"):
+        stored["attempt"] = _stored_attempt(stored["attempt"])
+    if stored.get("shipping"):
+        stored["shipping"] = _stored_shipping(stored["shipping"], stored.get("shopper"))
+    return stored
+
+
+def _stored_changes(checkout: Checkout, plan: Transition, set_fields: dict[str, Any]) -> dict[str, Any]:
+    """A transition's SET fields in the stored form: a default becomes a REMOVE (None), and a
+    new shopper or shipping address writes the shipping address again against the new shopper."""
+    stored: dict[str, Any] = {}
+    for name, value in set_fields.items():
+        plain = _drop_none(value)
+        if _is_default(name, plain):
+            stored[name] = None
+        elif name == "attempt" and isinstance(plain, dict):
+            stored[name] = _stored_attempt(plain)
+        else:
+            stored[name] = value
+    if "shopper" in set_fields or "shipping" in set_fields:
+        after = applied(checkout, plan)
+        stored["shipping"] = _stored_shipping(_drop_none(after.shipping), _drop_none(after.shopper))
+    return stored
 
 
 def merchant_index_key(checkout: Checkout) -> str:
@@ -230,7 +318,11 @@ def schedule_keys(checkout: Checkout) -> dict[str, str]:
 def checkout_from_record(record: dict[str, Any]) -> Checkout:
     fields = {f.name for f in dataclasses.fields(Checkout)}
     data = {k: v for k, v in record.items() if k in fields}
+    data.setdefault("id", str(record["pk"]).removeprefix("CHECKOUT#"))
+    data.setdefault("merchant_id", str(record["gsi1pk"]).removeprefix("MERCHANT#"))
     data["line_items"] = [LineItem(**item) for item in data["line_items"]]
+    if data.get("shipping"):
+        data["shipping"] = _read_shipping(data["shipping"], data.get("shopper"))
     if data.get("attempt"):
         data["attempt"] = Attempt(**data["attempt"])
     if data.get("payment"):
@@ -571,7 +663,7 @@ class Store:
         Raises StaleItem when the checkout is no longer at (from_status, from_version),
         LimitReached when a promotion counter's condition failed (nothing was written).
         """
-        set_fields = dict(plan.set_fields)
+        set_fields = _stored_changes(checkout, plan, plan.set_fields)
         set_fields["status"] = plan.to_status
         set_fields["version"] = plan.from_version + 1
         remove = tuple(plan.remove_fields)
