@@ -10,7 +10,9 @@ API key -> merchant         APIKEY#hash  APIKEY
 checkout                    CHECKOUT#id  CHECKOUT   (gsi1: MERCHANT#id / CHECKOUT#us#id;
                                                      gsi2: EXPIRY/expires_at when open,
                                                      RECONCILE/next provider read when processing)
-merchant event (delivery)   CHECKOUT#id  EVENT#key  (gsi1: EVENT#evt_id; gsi2: due deliveries)
+merchant event (delivery)   CHECKOUT#id  EVENT#key  (gsi2: due deliveries; gsi1: EVENT#evt_id
+                                                     on events written before the lookup item)
+event id -> event           EVENTID#evt_id  EVENT
 idempotency record          IDEMPOTENCY#merchant#hash  IDEMPOTENCY
 sandbox provider session    SANDBOX#id   SANDBOX
 promotion code (+counters)  PROMO#merchant#CODE  PROMO  (gsi1: MERCHANT#id / PROMO#CODE)
@@ -42,6 +44,7 @@ from typing import Any
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from chalicelib.adapters.webhooks import lookup_record
 from chalicelib.config import settings
 from chalicelib.domain import clock
 from chalicelib.domain.counters import HOUR_ITEM_TTL_S, Moves
@@ -723,6 +726,7 @@ class Store:
                 **request,
             }
         }]
+        lookup = []
         if event is not None:
             items.append({
                 "Put": {
@@ -731,7 +735,9 @@ class Store:
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
             })
-        self.transact(items + counters)
+            lookup.append(self.put_item(lookup_record(event)))
+        # (The lookup goes last: a failed condition's index names the counter it belongs to.)
+        self.transact(items + counters + lookup)
 
     def _counter_update(self, merchant_id: str, change: CounterChange) -> dict[str, Any]:
         """One promotion counter's Update, under the named clauses its condition asks for."""
