@@ -17,7 +17,7 @@ idempotency record          IDEMPOTENCY#merchant#hash  IDEMPOTENCY
 sandbox provider session    SANDBOX#id   SANDBOX
 promotion code (+counters)  PROMO#merchant#CODE  PROMO  (gsi1: MERCHANT#id / PROMO#CODE)
 per-customer code counter   PROMO#merchant#CODE  CUSTOMER#sha256(email)
-dashboard counters          STATS#merchant#shard  DAY#yyyy-mm-dd | HOUR#yyyy-mm-ddThh (KST)
+dashboard counters          STATS#merchant#shard  DAY#yyyy-mm-dd (KST; HOUR#yyyy-mm-ddThh before)
 checkout lookup (search)    FIND#merchant#sha256(value)  CHECKOUT#s#id
 dashboard session / link    DSESSION#sha256 / DLOGIN#sha256  SESSION / LOGIN
 =========================  ===========  =============================================
@@ -46,8 +46,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib.adapters.webhooks import lookup_record
 from chalicelib.config import settings
-from chalicelib.domain import clock
-from chalicelib.domain.counters import HOUR_ITEM_TTL_S, Moves
+from chalicelib.domain.counters import Moves
 from chalicelib.domain.model import (
     CANCELLED,
     COUNT_RESERVABLE,
@@ -486,16 +485,12 @@ class Store:
                 time.sleep(random.uniform(0.01, 0.03 * 2 ** min(attempt, 4)))  # noqa: S311 - jitter
 
     def counter_items(self, merchant_id: str, moves: Moves) -> list[dict[str, Any]]:
-        """The dashboard counters' Updates for ``moves`` (unconditional ADDs; hour items expire)."""
+        """The dashboard counters' Updates for ``moves`` (unconditional ADDs)."""
         items = []
         for sk, adds in sorted(moves.adds.items()):
             names = {f"#c{i}": attr for i, attr in enumerate(adds)}
             values = {f":c{i}": {"N": str(delta)} for i, delta in enumerate(adds.values())}
             expression = "ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(adds)))
-            if sk.startswith("HOUR#"):
-                names["#ttl"] = "ttl"
-                values[":ttl"] = {"N": str(clock.now_s() + HOUR_ITEM_TTL_S)}
-                expression = "SET #ttl = :ttl " + expression
             items.append({"Update": {
                 "TableName": self.table,
                 "Key": {"pk": {"S": f"STATS#{merchant_id}#{moves.shard}"}, "sk": {"S": sk}},
