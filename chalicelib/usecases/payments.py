@@ -521,8 +521,8 @@ def _awaiting(checkout: Checkout, session_id: str | None) -> bool:
     return checkout.status == model.PROCESSING and attempt is not None and attempt.provider_session_id == session_id
 
 
-def _may_await(copy: Checkout) -> bool:
-    """Whether the item behind a copy that does not wait on a session could be waiting on one
-    now: only a copy processing an attempt whose session was not recorded yet (a new attempt
-    always gets a new session, so no other copy's checkout comes back to an old one)."""
-    return copy.status == model.PROCESSING and copy.attempt is not None and not copy.attempt.provider_session_id
+def _may_await(recent: Checkout) -> bool:
+    """Whether the checkout behind a copy that waits on no session could be waiting on one now:
+    only if the copy is processing an attempt whose session was not recorded yet. (Every new
+    attempt gets a new session, so no checkout comes back to waiting on an earlier one.)"""
+    return recent.status == model.PROCESSING and recent.attempt is not None and not recent.attempt.provider_session_id
