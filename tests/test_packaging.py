@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from chalicelib.web import render
 from tests.conftest import checkout_body, create_merchant
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -65,8 +66,8 @@ event = {
     "requestContext": {"resourcePath": "/c/{checkout_id}", "httpMethod": "GET", "stage": "api", "path": "/api/c/%(id)s"},
 }
 page = app.app(event, None)
-css = [w for w in page["body"].split('"') if w.endswith(".css") and "/static/" in w][0]
-name = css.rsplit("/", 1)[1]
+script = [w for w in page["body"].split('"') if w.endswith(".js") and "/static/checkout." in w][0]
+name = script.rsplit("/", 1)[1]
 static_event = dict(event, resource="/static/{name}", path="/static/" + name, pathParameters={"name": name},
                     requestContext=dict(event["requestContext"], resourcePath="/static/{name}"))
 static = app.app(static_event, None)
@@ -74,7 +75,7 @@ site = [m.__file__ for m in list(sys.modules.values()) if getattr(m, "__file__",
 from chalicelib.web import render
 compiled = (type(render.environment().loader).__name__ == "ModuleLoader"
             and render.COMPILED_DIR.resolve().is_relative_to(os.path.realpath(os.getcwd())))
-print(json.dumps({"page": page, "css": css, "static_status": static["statusCode"], "compiled": compiled,
+print(json.dumps({"page": page, "script": script, "static_status": static["statusCode"], "compiled": compiled,
                   "static_type": static["headers"].get("Content-Type"), "static_cache": static["headers"].get("Cache-Control"),
                   "app_file": app.__file__, "modules": site}))
 """
@@ -101,8 +102,10 @@ def test_a_page_renders_from_the_unzipped_package(package, db, moto_endpoint):
     page = out["page"]
     assert page["statusCode"] == 200, page["body"][:500]
     assert "유기농 녹차" in page["body"] and "22,000원" in page["body"]
-    assert out["css"].startswith("https://abc123.execute-api.ap-northeast-2.amazonaws.com/api/static/checkout.")
-    assert out["static_status"] == 200 and out["static_type"].startswith("text/css")
+    assert out["script"].startswith("https://abc123.execute-api.ap-northeast-2.amazonaws.com/api/static/checkout.")
+    assert out["static_status"] == 200 and out["static_type"].startswith("text/javascript")
+    # The stylesheet is in the page, read from the package's static/.
+    assert render.compact((ROOT / "static" / "checkout.css").read_text(), ".css") in page["body"]
     assert "immutable" in out["static_cache"]
     assert Path(out["app_file"]).resolve().is_relative_to(package["dir"].resolve())
     venv = Path(sys.prefix).resolve()
