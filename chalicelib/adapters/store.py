@@ -61,6 +61,7 @@ from chalicelib.domain.model import (
     applied,
     reconcile_at,
 )
+from chalicelib.lifetime import container_lifetime
 
 EXPIRY_INDEX = "EXPIRY"
 # Checkouts whose refund lock is held, by when it was taken: reconciliation reads them back.
@@ -879,15 +880,16 @@ def dynamodb_client() -> Any:
     """
     import botocore.session
 
-    return botocore.session.get_session().create_client(
-        "dynamodb",
-        config=Config(
-            connect_timeout=2,
-            read_timeout=5,
-            retries={"mode": "standard", "max_attempts": 4},
-            max_pool_connections=32,
-        ),
-    )
+    with container_lifetime():
+        return botocore.session.get_session().create_client(
+            "dynamodb",
+            config=Config(
+                connect_timeout=2,
+                read_timeout=5,
+                retries={"mode": "standard", "max_attempts": 4},
+                max_pool_connections=32,
+            ),
+        )
 
 
 _store: Store | None = None
