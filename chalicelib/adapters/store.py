@@ -66,6 +66,7 @@ from chalicelib.domain.model import (
     applied,
     reconcile_at,
 )
+from chalicelib.lifetime import container_lifetime
 
 # The merchant index: gsi1pk/gsi1sk, keys only (listings read their page from the table).
 # It replaces "gsi1", the same keys with whole items projected, which a table made
@@ -956,15 +957,16 @@ def dynamodb_client() -> Any:
     """
     import botocore.session
 
-    return botocore.session.get_session().create_client(
-        "dynamodb",
-        config=Config(
-            connect_timeout=2,
-            read_timeout=5,
-            retries={"mode": "standard", "max_attempts": 4},
-            max_pool_connections=32,
-        ),
-    )
+    with container_lifetime():
+        return botocore.session.get_session().create_client(
+            "dynamodb",
+            config=Config(
+                connect_timeout=2,
+                read_timeout=5,
+                retries={"mode": "standard", "max_attempts": 4},
+                max_pool_connections=32,
+            ),
+        )
 
 
 _store: Store | None = None

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from chalicelib.config import PROJECT_DIR
+from chalicelib.lifetime import container_lifetime
 
 TEMPLATES_DIR = PROJECT_DIR / "templates"
 COMPILED_DIR = PROJECT_DIR / "compiled_templates"
@@ -104,11 +105,12 @@ def _served(path: Path) -> bytes:
 
 @lru_cache(maxsize=1)
 def environment() -> Any:
-    from jinja2 import FileSystemLoader, ModuleLoader
+    with container_lifetime():
+        from jinja2 import FileSystemLoader, ModuleLoader
 
-    if compiled_is_current():
-        return make_environment(ModuleLoader(str(COMPILED_DIR)))
-    return make_environment(FileSystemLoader(str(TEMPLATES_DIR)))
+        if compiled_is_current():
+            return make_environment(ModuleLoader(str(COMPILED_DIR)))
+        return make_environment(FileSystemLoader(str(TEMPLATES_DIR)))
 
 
 @lru_cache(maxsize=32)
