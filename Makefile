@@ -38,9 +38,11 @@ bench: $(BIN)/.installed node_modules/.installed
 load: $(BIN)/.installed node_modules/.installed
 	$(BIN)/python bench/load.py
 
-# The Lambda package (build/), with the templates compiled to Python for a quicker cold start.
+# The Lambda package (build/), with the templates compiled to Python and everything a page
+# runs compiled to bytecode, for a quicker cold start.
 package: $(BIN)/.installed
 	$(BIN)/python tools/compile_templates.py
+	$(BIN)/python tools/compile_bytecode.py
 	$(BIN)/chalice package --stage $(or $(STAGE),dev) build
 
 clean:

@@ -57,7 +57,8 @@ print(json.dumps({{"ms": (t2 - t0) * 1000, "import_ms": (t1 - t0) * 1000, "first
 
 def package_layout(target: Path) -> Path:
     """The app as the Lambda package lays it out (app.py, chalicelib/, templates/, static/ and
-    the compiled templates at the root), without the zip and the vendored libraries."""
+    the compiled templates at the root, all with their bytecode, as ``make package`` makes
+    them), without the zip and the vendored libraries (the installed ones have theirs)."""
     import shutil
 
     for name in ("app.py", "chalicelib", "templates", "static"):
@@ -67,6 +68,8 @@ def package_layout(target: Path) -> Path:
         else:
             shutil.copy2(source, target / name)
     subprocess.run([sys.executable, str(ROOT / "tools" / "compile_templates.py"), str(target / "compiled_templates")],
+                   check=True, capture_output=True, timeout=120)
+    subprocess.run([sys.executable, str(ROOT / "tools" / "compile_bytecode.py"), "--tree", str(target)],
                    check=True, capture_output=True, timeout=120)
     return target
 

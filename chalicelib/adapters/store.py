@@ -7,20 +7,24 @@ item                        pk           sk
 =========================  ===========  =============================================
 merchant                    MERCHANT#id  MERCHANT
 API key -> merchant         APIKEY#hash  APIKEY
-checkout                    CHECKOUT#id  CHECKOUT   (gsi1: MERCHANT#id / CHECKOUT#us#id;
+checkout                    CHECKOUT#id  CHECKOUT   (gsi1keys: MERCHANT#id / CHECKOUT#us#id;
                                                      gsi2: EXPIRY/expires_at when open,
                                                      RECONCILE/next provider read when processing)
-merchant event (delivery)   CHECKOUT#id  EVENT#key  (gsi2: due deliveries; gsi1: EVENT#evt_id
+merchant event (delivery)   CHECKOUT#id  EVENT#key  (gsi2: due deliveries; gsi1keys: EVENT#evt_id
                                                      on events written before the lookup item)
 event id -> event           EVENTID#evt_id  EVENT
 idempotency record          IDEMPOTENCY#merchant#hash  IDEMPOTENCY
 sandbox provider session    SANDBOX#id   SANDBOX
-promotion code (+counters)  PROMO#merchant#CODE  PROMO  (gsi1: MERCHANT#id / PROMO#CODE)
+promotion code (+counters)  PROMO#merchant#CODE  PROMO  (gsi1keys: MERCHANT#id / PROMO#CODE)
 per-customer code counter   PROMO#merchant#CODE  CUSTOMER#sha256(email)
 dashboard counters          STATS#merchant#shard  DAY#yyyy-mm-dd (KST; HOUR#yyyy-mm-ddThh before)
 checkout lookup (search)    FIND#merchant#sha256(value)  CHECKOUT#s#id
 dashboard session / link    DSESSION#sha256 / DLOGIN#sha256  SESSION / LOGIN
 =========================  ===========  =============================================
+
+Both indexes hold keys only (``gsi1keys`` on the ``gsi1pk``/``gsi1sk`` attributes: the
+merchant's listings and the event lookup; ``gsi2``: the schedule): whoever reads one
+reads the items again from the table, and no write to an item pays an index its copy.
 
 Rules: every read that a decision rests on is a strongly consistent GetItem or
 Query on the table itself (indexes only list things); every state change is one
@@ -47,6 +51,7 @@ from botocore.exceptions import ClientError
 from chalicelib.adapters.webhooks import lookup_record
 from chalicelib.config import settings
 from chalicelib.domain.counters import Moves
+from chalicelib.domain.errors import ServiceUnavailable
 from chalicelib.domain.model import (
     CANCELLED,
     COUNT_RESERVABLE,
@@ -64,7 +69,14 @@ from chalicelib.domain.model import (
     applied,
     reconcile_at,
 )
+from chalicelib.lifetime import container_lifetime
 
+# The merchant index: gsi1pk/gsi1sk, keys only (listings read their page from the table).
+# It replaces "gsi1", the same keys with whole items projected, which a table made
+# before keeps until the operator deletes it (``create-table`` says so).
+MERCHANT_INDEX = "gsi1keys"
+# Index name -> (its keys' attributes, projection): what ``create_table`` makes.
+INDEXES = {MERCHANT_INDEX: ("gsi1pk", "gsi1sk", "KEYS_ONLY"), "gsi2": ("gsi2pk", "gsi2sk", "KEYS_ONLY")}
 EXPIRY_INDEX = "EXPIRY"
 # Checkouts whose refund lock is held, by when it was taken: reconciliation reads them back.
 REFUND_INDEX = "REFUND_PENDING"
@@ -193,6 +205,14 @@ def promotion_pk(merchant_id: str, code: str) -> str:
 
 def checkout_key(checkout_id: str) -> dict[str, Any]:
     return {"pk": {"S": f"CHECKOUT#{checkout_id}"}, "sk": {"S": "CHECKOUT"}}
+
+
+def _listing_key(after: Checkout | None) -> dict[str, str] | None:
+    """The merchant-index start key of the page after ``after``."""
+    if after is None:
+        return None
+    record = checkout_to_record(after)
+    return {k: record[k] for k in ("pk", "sk", "gsi1pk", "gsi1sk")}
 
 
 def checkout_to_record(checkout: Checkout) -> dict[str, Any]:
@@ -769,52 +789,76 @@ class Store:
     def merchant_index(
         self, merchant_id: str, prefix: str, limit: int, after_key: dict[str, str] | None = None, newest_first: bool = False
     ) -> tuple[list[dict[str, Any]], bool]:
-        """A merchant's items of one kind (gsi1 sort-key ``prefix``) and whether more follow.
+        """A merchant's items of one kind (merchant-index sort key ``prefix``) and whether more follow.
 
-        Eventually consistent: a listing, not a decision. ``after_key`` is the previous
-        page's last item's pk, sk, gsi1pk and gsi1sk.
+        ``after_key`` is the previous page's last item's pk, sk, gsi1pk and gsi1sk.
         """
-        kwargs: dict[str, Any] = {
-            "TableName": self.table,
-            "IndexName": "gsi1",
-            "KeyConditionExpression": "#g = :g AND begins_with(#s, :prefix)",
-            "ExpressionAttributeNames": {"#g": "gsi1pk", "#s": "gsi1sk"},
-            "ExpressionAttributeValues": {":g": {"S": f"MERCHANT#{merchant_id}"}, ":prefix": {"S": prefix}},
-            "ScanIndexForward": not newest_first,
-            "Limit": limit,
-        }
-        if after_key is not None:
-            kwargs["ExclusiveStartKey"] = {k: {"S": v} for k, v in after_key.items()}
-        response = self.client.query(**kwargs)
-        return [from_item(i) for i in response.get("Items", [])], "LastEvaluatedKey" in response
+        return self._merchant_listing(
+            "#g = :g AND begins_with(#s, :prefix)",
+            {":g": {"S": f"MERCHANT#{merchant_id}"}, ":prefix": {"S": prefix}}, limit, after_key, newest_first)
 
     def list_checkouts(self, merchant_id: str, limit: int, after: Checkout | None) -> tuple[list[Checkout], bool]:
         """Newest first, from the merchant index."""
-        after_key = None
-        if after is not None:
-            record = checkout_to_record(after)
-            after_key = {k: record[k] for k in ("pk", "sk", "gsi1pk", "gsi1sk")}
-        records, more = self.merchant_index(merchant_id, "CHECKOUT#", limit, after_key, newest_first=True)
+        records, more = self.merchant_index(merchant_id, "CHECKOUT#", limit, _listing_key(after), newest_first=True)
         return [checkout_from_record(r) for r in records], more
 
     def merchant_checkouts_between(
         self, merchant_id: str, sk_from: str, sk_to: str, limit: int, after: Checkout | None
     ) -> tuple[list[Checkout], bool]:
         """A merchant's checkouts whose merchant-index key is in [sk_from, sk_to], newest first."""
+        records, more = self._merchant_listing(
+            "#g = :g AND #s BETWEEN :lo AND :hi",
+            {":g": {"S": f"MERCHANT#{merchant_id}"}, ":lo": {"S": sk_from}, ":hi": {"S": sk_to}},
+            limit, _listing_key(after), newest_first=True)
+        return [checkout_from_record(r) for r in records], more
+
+    def _merchant_listing(
+        self, condition: str, values: dict[str, Any], limit: int, after_key: dict[str, str] | None, newest_first: bool
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """One page of the merchant index (keys only), its items read from the table itself.
+
+        The index holds keys only, so that the writes to a checkout (five in a paid one's
+        life) pay no copy of the item: a listing reads its page again instead, strongly
+        consistent, in the index's order. An item deleted in between is left out.
+        """
         kwargs: dict[str, Any] = {
             "TableName": self.table,
-            "IndexName": "gsi1",
-            "KeyConditionExpression": "#g = :g AND #s BETWEEN :lo AND :hi",
+            "IndexName": MERCHANT_INDEX,
+            "KeyConditionExpression": condition,
             "ExpressionAttributeNames": {"#g": "gsi1pk", "#s": "gsi1sk"},
-            "ExpressionAttributeValues": {":g": {"S": f"MERCHANT#{merchant_id}"}, ":lo": {"S": sk_from}, ":hi": {"S": sk_to}},
-            "ScanIndexForward": False,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": not newest_first,
             "Limit": limit,
         }
-        if after is not None:
-            record = checkout_to_record(after)
-            kwargs["ExclusiveStartKey"] = {k: {"S": record[k]} for k in ("pk", "sk", "gsi1pk", "gsi1sk")}
+        if after_key is not None:
+            kwargs["ExclusiveStartKey"] = {k: {"S": v} for k, v in after_key.items()}
         response = self.client.query(**kwargs)
-        return [checkout_from_record(from_item(i)) for i in response.get("Items", [])], "LastEvaluatedKey" in response
+        keys = [(i["pk"]["S"], i["sk"]["S"]) for i in response.get("Items", [])]
+        return self.read_many(keys), "LastEvaluatedKey" in response
+
+    def read_many(self, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
+        """Items by key, strongly consistent, in the order asked (missing ones left out).
+
+        BatchGetItem takes 100 keys a call and may hand some back unprocessed (throttling,
+        the 16 MB cap): those are asked again, with a short backoff, until none are left.
+        """
+        found: dict[tuple[str, str], dict[str, Any]] = {}
+        for start in range(0, len(keys), 100):
+            pending: dict[str, Any] = {self.table: {
+                "Keys": [{"pk": {"S": pk}, "sk": {"S": sk}} for pk, sk in dict.fromkeys(keys[start:start + 100])],
+                "ConsistentRead": True}}
+            for attempt in range(10):
+                response = self.client.batch_get_item(RequestItems=pending)
+                for item in response.get("Responses", {}).get(self.table, []):
+                    record = from_item(item)
+                    found[(record["pk"], record["sk"])] = record
+                pending = response.get("UnprocessedKeys") or {}
+                if not pending:
+                    break
+                time.sleep(min(0.05 * 2 ** attempt, 1.0) * random.random())
+            else:
+                raise ServiceUnavailable("DynamoDB kept some of a listing's items unprocessed; try again")
+        return [found[key] for key in keys if key in found]
 
     def due(self, index_pk: str, now_s: int, limit: int) -> list[dict[str, Any]]:
         """Keys of items on the gsi2 schedule ``index_pk`` that are due by now, oldest first.
@@ -851,10 +895,10 @@ class Store:
         return True
 
     def find_by_gsi1(self, gsi1pk: str) -> dict[str, Any] | None:
-        """Locate an item by its gsi1 key, then read it from the table itself."""
+        """Locate an item by its gsi1 key (the merchant index), then read it from the table itself."""
         response = self.client.query(
             TableName=self.table,
-            IndexName="gsi1",
+            IndexName=MERCHANT_INDEX,
             KeyConditionExpression="#g = :g",
             ExpressionAttributeNames={"#g": "gsi1pk"},
             ExpressionAttributeValues={":g": {"S": gsi1pk}},
@@ -868,8 +912,14 @@ class Store:
 
     # --- table ------------------------------------------------------------------
 
-    def create_table(self, point_in_time_recovery: bool) -> bool:
-        """Create the table, its indexes and TTL if missing. Returns True if it was created."""
+    def create_table(self, point_in_time_recovery: bool, wait_s: int = 900) -> bool:
+        """Create the table, its indexes and TTL if missing. Returns True if it was created.
+
+        On a table made before, adds the indexes it lacks (one at a time, as DynamoDB
+        allows, waiting until each is built) and leaves the rest alone. An index still
+        being built after ``wait_s`` (a big table's can take long) is a clear error:
+        running it again waits for it again, and adds nothing twice.
+        """
         created = False
         try:
             self.client.create_table(
@@ -883,28 +933,24 @@ class Store:
                     {"AttributeName": "pk", "KeyType": "HASH"},
                     {"AttributeName": "sk", "KeyType": "RANGE"},
                 ],
-                GlobalSecondaryIndexes=[
-                    {
-                        "IndexName": index,
-                        "KeySchema": [
-                            {"AttributeName": f"{index}pk", "KeyType": "HASH"},
-                            {"AttributeName": f"{index}sk", "KeyType": "RANGE"},
-                        ],
-                        # gsi1 lists whole items (checkouts, codes); gsi2 is a schedule whose
-                        # readers take only keys and read each item again: keys only, which
-                        # spares every write to a payable checkout or a pending event a copy.
-                        "Projection": {"ProjectionType": projection},
-                    }
-                    for index, projection in (("gsi1", "ALL"), ("gsi2", "KEYS_ONLY"))
-                ],
+                # Keys only, both: the merchant index's listings and the gsi2 schedule's
+                # readers read each item again from the table, so no write to a checkout
+                # or an event pays an index a copy of the item.
+                GlobalSecondaryIndexes=[_index(name) for name in INDEXES],
             )
             created = True
         except ClientError as e:
             if _code(e) != "ResourceInUseException":
                 raise
-        self.client.get_waiter("table_exists").wait(
-            TableName=self.table, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
-        )
+        self._wait_until_active(wait_s)
+        if not created:
+            for name in self.missing_indexes():
+                self.client.update_table(
+                    TableName=self.table,
+                    AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in INDEXES[name][:2]],
+                    GlobalSecondaryIndexUpdates=[{"Create": _index(name)}],
+                )
+                self._wait_until_active(wait_s)
         ttl = self.client.describe_time_to_live(TableName=self.table)["TimeToLiveDescription"]
         if ttl.get("TimeToLiveStatus") not in ("ENABLED", "ENABLING"):
             self.client.update_time_to_live(
@@ -918,10 +964,42 @@ class Store:
             )
         return created
 
+    def _indexes(self) -> dict[str, str]:
+        table = self.client.describe_table(TableName=self.table)["Table"]
+        return {i["IndexName"]: i.get("IndexStatus", "ACTIVE") for i in table.get("GlobalSecondaryIndexes", [])}
+
+    def missing_indexes(self) -> list[str]:
+        return [name for name in INDEXES if name not in self._indexes()]
+
+    def unused_indexes(self) -> list[str]:
+        """Indexes of the table this version no longer reads (an older merchant index)."""
+        return [name for name in self._indexes() if name not in INDEXES]
+
+    def _wait_until_active(self, wait_s: int) -> None:
+        deadline = time.monotonic() + wait_s
+        while True:
+            table = self.client.describe_table(TableName=self.table)["Table"]
+            building = [i["IndexName"] for i in table.get("GlobalSecondaryIndexes", [])
+                        if i.get("IndexStatus", "ACTIVE") != "ACTIVE"]
+            if table["TableStatus"] == "ACTIVE" and not building:
+                return
+            if time.monotonic() > deadline:
+                raise ServiceUnavailable(
+                    f"table {self.table} is not ready after {wait_s} s ({', '.join(building) or 'the table'} still being "
+                    "built); run create-table again later to wait for it")
+            time.sleep(1)
+
     def ping(self) -> None:
         self.client.get_item(
             TableName=self.table, Key={"pk": {"S": "HEALTH"}, "sk": {"S": "HEALTH"}}
         )
+
+
+def _index(name: str) -> dict[str, Any]:
+    hash_key, range_key, projection = INDEXES[name]
+    return {"IndexName": name,
+            "KeySchema": [{"AttributeName": hash_key, "KeyType": "HASH"}, {"AttributeName": range_key, "KeyType": "RANGE"}],
+            "Projection": {"ProjectionType": projection}}
 
 
 def _code(error: ClientError) -> str:
@@ -993,15 +1071,16 @@ def dynamodb_client() -> Any:
     """
     import botocore.session
 
-    return botocore.session.get_session().create_client(
-        "dynamodb",
-        config=Config(
-            connect_timeout=2,
-            read_timeout=5,
-            retries={"mode": "standard", "max_attempts": 4},
-            max_pool_connections=32,
-        ),
-    )
+    with container_lifetime():
+        return botocore.session.get_session().create_client(
+            "dynamodb",
+            config=Config(
+                connect_timeout=2,
+                read_timeout=5,
+                retries={"mode": "standard", "max_attempts": 4},
+                max_pool_connections=32,
+            ),
+        )
 
 
 _store: Store | None = None

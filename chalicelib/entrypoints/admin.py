@@ -104,7 +104,15 @@ def run(argv: Sequence[str] | None = None) -> dict[str, Any]:
     store = get_store()
     if args.command == "create-table":
         created = store.create_table(point_in_time_recovery=settings().stage == "prod")
-        return {"table": store.table, "created": created}
+        result: dict[str, Any] = {"table": store.table, "created": created}
+        unused = store.unused_indexes()
+        if unused:
+            # Left in place: a version still deployed may read it. Every write pays its copy.
+            result["unused_indexes"] = unused
+            result["note"] = (f"this version no longer reads {', '.join(unused)}; once it is deployed everywhere, delete "
+                              f"{'them' if len(unused) > 1 else 'it'} (aws dynamodb update-table --table-name {store.table} "
+                              "--global-secondary-index-updates '[{\"Delete\": {\"IndexName\": \"NAME\"}}]')")
+        return result
     if args.command == "merchant":
         if args.action == "create":
             merchant, api_key, secret = merchants.create(

@@ -3,152 +3,201 @@
 A Blueprint (registered in app.py) for the merchant's browser. Each route names its page function; the
 ``view`` decorator does the session, Origin and CSRF checks and turns errors
 into pages.
+
+As in every Blueprint, a route imports the module it calls in its body, and ``view``
+applies ``dashboard_pages.view`` on the route's first call: a container imports the
+dashboard with its first dashboard request, not at start-up (a shopper's page needs none of it).
 """
 from __future__ import annotations
 
-from typing import Any
+import functools
+from typing import TYPE_CHECKING, Any, Callable
 
 from chalice.app import Blueprint
 
-from chalicelib.web import dashboard_pages as pages
-from chalicelib.web.dashboard_pages import FORM, view
+from chalicelib.entrypoints.current import FORM
+
+if TYPE_CHECKING:
+    from chalicelib.web.dashboard_pages import Ctx
 
 bp = Blueprint(__name__)
 
 
+def view(public: bool = False, preview: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``dashboard_pages.view`` for this Blueprint, made on the route's first call."""
+
+    def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
+        made: list[Callable[..., Any]] = []
+
+        @functools.wraps(handler)
+        def route(**kwargs: Any) -> Any:
+            if not made:
+                from chalicelib.web import dashboard_pages
+
+                made.append(dashboard_pages.view(bp, public=public, preview=preview)(handler))
+            return made[0](**kwargs)
+
+        return route
+
+    return decorate
+
+
 @bp.route("/dashboard/login", methods=["GET"])
-@view(bp, public=True)
-def login_page(ctx: pages.Ctx) -> Any:
+@view(public=True)
+def login_page(ctx: Ctx) -> Any:
+    from chalicelib.web import dashboard_pages as pages
     return pages.login_page(ctx)
 
 
 @bp.route("/dashboard/login", methods=["POST"], content_types=FORM)
-@view(bp, public=True)
-def login(ctx: pages.Ctx) -> Any:
+@view(public=True)
+def login(ctx: Ctx) -> Any:
+    from chalicelib.web import dashboard_pages as pages
     return pages.login(ctx)
 
 
 @bp.route("/dashboard/login/{token}", methods=["GET"])
-@view(bp, public=True)
-def login_link_page(ctx: pages.Ctx, token: str) -> Any:
+@view(public=True)
+def login_link_page(ctx: Ctx, token: str) -> Any:
+    from chalicelib.web import dashboard_pages as pages
     return pages.login_link_page(ctx, token)
 
 
 @bp.route("/dashboard/login/{token}", methods=["POST"], content_types=FORM)
-@view(bp, public=True)
-def login_with_link(ctx: pages.Ctx, token: str) -> Any:
+@view(public=True)
+def login_with_link(ctx: Ctx, token: str) -> Any:
+    from chalicelib.web import dashboard_pages as pages
     return pages.login_with_link(ctx, token)
 
 
 @bp.route("/dashboard/logout", methods=["POST"], content_types=FORM)
-@view(bp)
-def logout(ctx: pages.Ctx) -> Any:
+@view()
+def logout(ctx: Ctx) -> Any:
+    from chalicelib.web import dashboard_pages as pages
     return pages.logout(ctx)
 
 
 @bp.route("/dashboard", methods=["GET"])
-@view(bp)
-def overview(ctx: pages.Ctx) -> Any:
+@view()
+def overview(ctx: Ctx) -> Any:
+    from chalicelib.web import dashboard_pages as pages
     return pages.overview(ctx)
 
 
 @bp.route("/dashboard/checkouts", methods=["GET"])
-@view(bp)
-def checkouts(ctx: pages.Ctx) -> Any:
+@view()
+def checkouts(ctx: Ctx) -> Any:
+    from chalicelib.web import dashboard_pages as pages
     return pages.checkouts(ctx)
 
 
 @bp.route("/dashboard/checkouts/{checkout_id}", methods=["GET"])
-@view(bp)
-def checkout_detail(ctx: pages.Ctx, checkout_id: str) -> Any:
+@view()
+def checkout_detail(ctx: Ctx, checkout_id: str) -> Any:
+    from chalicelib.web import dashboard_pages as pages
     return pages.checkout_detail(ctx, checkout_id)
 
 
 @bp.route("/dashboard/checkouts/{checkout_id}/refund", methods=["POST"], content_types=FORM)
-@view(bp)
-def refund(ctx: pages.Ctx, checkout_id: str) -> Any:
+@view()
+def refund(ctx: Ctx, checkout_id: str) -> Any:
+    from chalicelib.web import dashboard_pages as pages
     return pages.refund(ctx, checkout_id)
 
 
 @bp.route("/dashboard/checkouts/{checkout_id}/cancel", methods=["POST"], content_types=FORM)
-@view(bp)
-def cancel(ctx: pages.Ctx, checkout_id: str) -> Any:
+@view()
+def cancel(ctx: Ctx, checkout_id: str) -> Any:
+    from chalicelib.web import dashboard_pages as pages
     return pages.cancel(ctx, checkout_id)
 
 
 @bp.route("/dashboard/events/{event_id}/resend", methods=["POST"], content_types=FORM)
-@view(bp)
-def resend(ctx: pages.Ctx, event_id: str) -> Any:
+@view()
+def resend(ctx: Ctx, event_id: str) -> Any:
+    from chalicelib.web import dashboard_pages as pages
     return pages.resend(ctx, event_id)
 
 
 @bp.route("/dashboard/promotion-codes", methods=["GET"])
-@view(bp)
-def promotion_codes(ctx: pages.Ctx) -> Any:
+@view()
+def promotion_codes(ctx: Ctx) -> Any:
+    from chalicelib.web import dashboard_pages as pages
     return pages.promotion_codes(ctx)
 
 
 @bp.route("/dashboard/promotion-codes", methods=["POST"], content_types=FORM)
-@view(bp)
-def create_promotion_code(ctx: pages.Ctx) -> Any:
+@view()
+def create_promotion_code(ctx: Ctx) -> Any:
+    from chalicelib.web import dashboard_pages as pages
     return pages.create_promotion_code(ctx)
 
 
 @bp.route("/dashboard/promotion-codes/{code}/deactivate", methods=["POST"], content_types=FORM)
-@view(bp)
-def deactivate_promotion_code(ctx: pages.Ctx, code: str) -> Any:
+@view()
+def deactivate_promotion_code(ctx: Ctx, code: str) -> Any:
+    from chalicelib.web import dashboard_pages as pages
     return pages.deactivate_promotion_code(ctx, code)
 
 
 @bp.route("/dashboard/payment-links", methods=["GET"])
-@view(bp)
-def payment_links(ctx: pages.Ctx) -> Any:
+@view()
+def payment_links(ctx: Ctx) -> Any:
+    from chalicelib.web import dashboard_pages as pages
     return pages.payment_links_page(ctx)
 
 
 @bp.route("/dashboard/payment-links", methods=["POST"], content_types=FORM)
-@view(bp)
-def create_payment_link(ctx: pages.Ctx) -> Any:
+@view()
+def create_payment_link(ctx: Ctx) -> Any:
+    from chalicelib.web import dashboard_pages as pages
     return pages.create_payment_link(ctx)
 
 
 @bp.route("/dashboard/payment-links/{link_id}/deactivate", methods=["POST"], content_types=FORM)
-@view(bp)
-def deactivate_payment_link(ctx: pages.Ctx, link_id: str) -> Any:
+@view()
+def deactivate_payment_link(ctx: Ctx, link_id: str) -> Any:
+    from chalicelib.web import dashboard_pages as pages
     return pages.deactivate_payment_link(ctx, link_id)
 
 
 @bp.route("/dashboard/developers", methods=["GET"])
-@view(bp)
-def developers(ctx: pages.Ctx) -> Any:
+@view()
+def developers(ctx: Ctx) -> Any:
+    from chalicelib.web import dashboard_pages as pages
     return pages.developers(ctx)
 
 
 @bp.route("/dashboard/developers/rotate-key", methods=["POST"], content_types=FORM)
-@view(bp)
-def rotate_key(ctx: pages.Ctx) -> Any:
+@view()
+def rotate_key(ctx: Ctx) -> Any:
+    from chalicelib.web import dashboard_pages as pages
     return pages.rotate_key(ctx)
 
 
 @bp.route("/dashboard/developers/test-event", methods=["POST"], content_types=FORM)
-@view(bp)
-def test_event(ctx: pages.Ctx) -> Any:
+@view()
+def test_event(ctx: Ctx) -> Any:
+    from chalicelib.web import dashboard_pages as pages
     return pages.send_test_event(ctx)
 
 
 @bp.route("/dashboard/settings", methods=["GET"])
-@view(bp)
-def settings(ctx: pages.Ctx) -> Any:
+@view()
+def settings(ctx: Ctx) -> Any:
+    from chalicelib.web import dashboard_pages as pages
     return pages.settings_page(ctx)
 
 
 @bp.route("/dashboard/settings", methods=["POST"], content_types=FORM)
-@view(bp)
-def save_settings(ctx: pages.Ctx) -> Any:
+@view()
+def save_settings(ctx: Ctx) -> Any:
+    from chalicelib.web import dashboard_pages as pages
     return pages.save_settings(ctx)
 
 
 @bp.route("/dashboard/settings/preview", methods=["GET"])
-@view(bp, preview=True)
-def settings_preview(ctx: pages.Ctx) -> Any:
+@view(preview=True)
+def settings_preview(ctx: Ctx) -> Any:
+    from chalicelib.web import dashboard_pages as pages
     return pages.settings_preview(ctx)

@@ -13,6 +13,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from chalicelib import logs
@@ -57,9 +58,20 @@ class Merchant:
     wallet_id: str | None = None
     # The seller information of the shopper pages' footer (chalicelib.domain.business).
     business: dict[str, Any] = field(default_factory=dict)
+    # Provider -> "test" or "live": the mode of its credentials, which is not a secret, kept
+    # in clear beside them so the checkout page (its CSP) needs no decryption.
+    provider_modes: dict[str, str] = field(default_factory=dict)
 
     def credentials(self) -> dict[str, str]:
         return secretbox.decrypt_json(self.credentials_enc) if self.credentials_enc else {}
+
+    def test_mode(self, provider: str) -> bool:
+        """Whether the merchant's credentials for ``provider`` are its test (sandbox) ones."""
+        mode = self.provider_modes.get(provider)
+        if mode is not None:
+            return mode == "test"
+        # A merchant stored before the modes were: from the credentials themselves.
+        return _test_mode_of(provider, self.credentials_enc)
 
     def webhook_secret(self) -> str:
         return secretbox.decrypt(self.webhook_secret_enc)
@@ -88,6 +100,18 @@ class Merchant:
     def warnings(self) -> list[dict[str, Any]]:
         """What the merchant should fix before selling: an incomplete profile on a Korean storefront."""
         return business.warnings(self.locale, self.business)
+
+
+@lru_cache(maxsize=256)
+def _test_mode_of(provider: str, credentials_enc: str | None) -> bool:
+    credentials = secretbox.decrypt_json(credentials_enc) if credentials_enc else {}
+    return adapter_class(provider).is_test_mode(credentials)
+
+
+def provider_modes(provider: str, fallback_provider: str | None, credentials: dict[str, str]) -> dict[str, str]:
+    """What ``Merchant.provider_modes`` holds for these providers and credentials."""
+    return {name: "test" if adapter_class(name).is_test_mode(credentials) else "live"
+            for name in filter(None, (provider, fallback_provider))}
 
 
 def hash_key(api_key: str) -> str:
@@ -176,6 +200,7 @@ def create(
         provider=provider,
         fallback_provider=fallback_provider,
         credentials_enc=secretbox.encrypt_json(credentials) if credentials else None,
+        provider_modes=provider_modes(provider, fallback_provider, credentials),
         api_key_hash=hash_key(api_key),
         api_key_last4=api_key[-4:],
         webhook_secret_enc=secretbox.encrypt(webhook_secret),
@@ -284,8 +309,9 @@ def update_credentials(store: Store, merchant_id: str, changes: dict[str, str]) 
                                  "create a new merchant for another account", "credential")
     merged = {**current.credentials(), **changes}
     _check_credentials(current.provider, current.fallback_provider, merged)
-    updated = dataclasses.replace(current, credentials_enc=secretbox.encrypt_json(merged))
-    _save(store, merchant_id, {"credentials_enc": updated.credentials_enc})
+    updated = dataclasses.replace(current, credentials_enc=secretbox.encrypt_json(merged),
+                                  provider_modes=provider_modes(current.provider, current.fallback_provider, merged))
+    _save(store, merchant_id, {"credentials_enc": updated.credentials_enc, "provider_modes": updated.provider_modes})
     return updated
 
 

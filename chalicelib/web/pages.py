@@ -117,31 +117,19 @@ def _form_actions(checkout: Checkout, merchant: Merchant, base: str) -> tuple[st
     page ``to_provider`` renders, not by widening the policy.
     """
     origins = [origin_of(checkout.success_url), origin_of(checkout.cancel_url)]
-    origins += _provider_origins(merchant.id, merchant.credentials_enc, checkout.provider, merchant.fallback_provider, base,
-                                 tuple(sorted(settings().provider_bases.items())))
+    bases = tuple(sorted(settings().provider_bases.items()))
+    for name in (checkout.provider, merchant.fallback_provider):
+        if name and name != "sandbox":
+            origins += _provider_origins(name, merchant.test_mode(name), bases)
     return tuple(o for o in origins if o)
 
 
-@lru_cache(maxsize=256)
-def _provider_origins(
-    merchant_id: str, credentials_enc: str | None, provider: str, fallback: str | None, base: str,
-    provider_bases: tuple[tuple[str, str], ...],
-) -> tuple[str | None, ...]:
-    """The providers' origins for one merchant, worked out once per container.
-
-    They depend only on the arguments (the encrypted credentials among them, so new
-    credentials are a new entry; the configured provider bases), and working them out
-    decrypts the credentials.
-    """
-    from chalicelib.adapters.secretbox import decrypt_json
-
-    credentials = decrypt_json(credentials_enc) if credentials_enc else {}
-    origins: list[str | None] = []
-    for name in (provider, fallback):
-        if name and name != "sandbox":
-            adapter = providers.build(name, merchant_id, credentials, base)
-            origins += [origin_of(adapter.base_url), *adapter.page_origins(credentials)]
-    return tuple(origins)
+@lru_cache(maxsize=64)
+def _provider_origins(name: str, test_mode: bool, provider_bases: tuple[tuple[str, str], ...]) -> tuple[str | None, ...]:
+    """A provider's API and hosted-page origins for test or live credentials (the configured
+    bases first), worked out once per container: no credentials are decrypted for them."""
+    adapter = providers.adapter_class(name)
+    return (origin_of(dict(provider_bases).get(name) or adapter.api_base(test_mode)), *adapter.page_origins(test_mode))
 
 
 @lru_cache(maxsize=4)
@@ -428,8 +416,7 @@ def to_provider(url: str, checkout: Checkout, merchant: Merchant, base: str, loc
     name = checkout.provider
     if merchant.fallback_provider:
         fallback = providers.adapter_class(merchant.fallback_provider)
-        credentials = merchant.credentials() if merchant.credentials_enc else {}
-        if target in fallback.page_origins(credentials):
+        if target in fallback.page_origins(merchant.test_mode(merchant.fallback_provider)):
             name = merchant.fallback_provider
     context = _context(checkout, merchant, base, locale)
     context.update(provider_url=url, provider_name=providers.adapter_class(name).display_name or name)

@@ -34,6 +34,30 @@ def test_create_table_is_safe_to_repeat(cli):
     assert second == {"table": cli.table, "created": False}
 
 
+def test_create_table_on_an_older_table_adds_the_index_and_names_the_unused_one(moto_endpoint):
+    # On moto: DynamoDB Local's own run of this is tests/adapters/test_store.py (on an engine of its own).
+    import boto3
+
+    table = f"admin-old-{uuid.uuid4().hex[:10]}"
+    client = boto3.client("dynamodb", endpoint_url=moto_endpoint)
+    client.create_table(
+        TableName=table, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"} for n in ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk")],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        GlobalSecondaryIndexes=[
+            {"IndexName": i, "KeySchema": [{"AttributeName": f"{i}pk", "KeyType": "HASH"}, {"AttributeName": f"{i}sk", "KeyType": "RANGE"}],
+             "Projection": {"ProjectionType": p}} for i, p in (("gsi1", "ALL"), ("gsi2", "KEYS_ONLY"))])
+    env = {**os.environ, "AWS_ENDPOINT_URL_DYNAMODB": moto_endpoint, "CHECKOUT_TABLE": table}
+    result = subprocess.run([sys.executable, "-m", "chalicelib.admin", "create-table"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert out["created"] is False and out["unused_indexes"] == ["gsi1"]
+    assert "delete it" in out["note"] and f"--table-name {table}" in out["note"]
+    indexes = {i["IndexName"] for i in client.describe_table(TableName=table)["Table"]["GlobalSecondaryIndexes"]}
+    assert indexes == {"gsi1", "gsi1keys", "gsi2"}
+
+
 def test_merchant_lifecycle(cli):
     cli("create-table")
     created = json.loads(cli(

@@ -241,6 +241,6 @@ def _submit(web: Web, checkout_id: str) -> Any:
 def _static_url(web: Web, checkout_id: str) -> str:
     import re
 
-    match = re.search(r'href="([^"]+/static/[^"]+\.css)"', web.get(f"/c/{checkout_id}").text)
+    match = re.search(r'src="([^"]+/static/[^"]+\.js)"', web.get(f"/c/{checkout_id}").text)
     assert match
     return match.group(1)

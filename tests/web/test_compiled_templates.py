@@ -26,7 +26,8 @@ def test_a_compiled_set_renders_what_the_sources_render(tmp_path):
     compiled = compiled_into(tmp_path / "compiled")
     assert render.compiled_is_current(compiled)
     context = {"t": i18n.translator("ko"), "locale": "ko", "base": "https://pay.example", "kind": "not_found",
-               "title": "없음", "body": "<script>x</script>", "csp_nonce": "n0nce", "static_url": lambda n: f"/static/{n}"}
+               "title": "없음", "body": "<script>x</script>", "csp_nonce": "n0nce", "static_url": lambda n: f"/static/{n}",
+               "inline_style": render.inline_style}
     from_source = render.make_environment(FileSystemLoader(str(render.TEMPLATES_DIR))).get_template("message.html")
     from_module = render.make_environment(ModuleLoader(str(compiled))).get_template("message.html")
     assert from_module.render(**context) == from_source.render(**context)

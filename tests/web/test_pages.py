@@ -201,6 +201,24 @@ def test_static_files_have_hashed_names_and_immutable_caching(client):
     assert client.http.get("/static/checkout.0000000000.js").status_code == 404
 
 
+def test_the_checkout_stylesheet_comes_in_the_page_under_its_nonce(client, merchant):
+    # One API Gateway request less per page view than a <link>; the file is still served
+    # (above) for anything that links it.
+    response = client.http.get(f"/c/{new_checkout(client, merchant)['id']}")
+    body = html(response)
+    assert "rel=\"stylesheet\"" not in body
+    nonce = re.search(r"'nonce-([^']+)'", response.headers["Content-Security-Policy"]).group(1)
+    css = render.compact((ROOT / "static" / "checkout.css").read_text(), ".css")
+    assert f'<style nonce="{nonce}">{css}</style>' in body
+
+
+def test_a_stylesheet_that_would_close_its_style_element_is_refused(tmp_path, monkeypatch):
+    (tmp_path / "evil.css").write_text("a{}</style><script>alert(1)</script>")
+    monkeypatch.setattr(render, "STATIC_DIR", tmp_path)
+    with pytest.raises(ValueError, match="cannot be inlined"):
+        render.inline_style("evil.css")
+
+
 # --- escaping ---------------------------------------------------------------------------
 
 def test_merchant_and_shopper_text_is_escaped(client, db, receiver):

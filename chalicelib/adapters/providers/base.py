@@ -196,15 +196,22 @@ class Provider(ABC):
 
     @classmethod
     def default_base(cls, credentials: Mapping[str, str]) -> str:
-        """The API base when the stage sets none; a provider may pick sandbox or live by key."""
+        """The API base when the stage sets none: by the credentials' mode (``is_test_mode``)."""
+        return cls.api_base(cls.is_test_mode(credentials))
+
+    @classmethod
+    def api_base(cls, test_mode: bool) -> str:
+        """The API base for test or live credentials; a provider may have a sandbox host."""
         return cls.default_base_url
 
     @classmethod
-    def page_origins(cls, credentials: Mapping[str, str]) -> tuple[str, ...]:
-        """Origins of the provider's hosted payment pages, where our form's POST is redirected.
+    def page_origins(cls, test_mode: bool) -> tuple[str, ...]:
+        """Origins of the provider's hosted payment pages (for test or live credentials),
+        where our form's POST is redirected.
 
         Browsers apply the page's CSP ``form-action`` to every redirect after a form
-        POST, so these must be allowed on the checkout page.
+        POST, so these must be allowed on the checkout page. They depend on the
+        credentials' mode only, which is not a secret: the page needs no decryption.
         """
         return ()
 

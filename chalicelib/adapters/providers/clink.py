@@ -107,10 +107,6 @@ def map_status(status: object, payment_status: object) -> str:
     return STATUS_MAP.get((status, payment_status), base.UNKNOWN)
 
 
-def default_base(api_key: str) -> str:
-    return LIVE_BASE if api_key.startswith(LIVE_KEY_PREFIX) else SANDBOX_BASE
-
-
 # --- JSON with exact numbers --------------------------------------------------------
 
 def encode_json(value: Any) -> bytes:
@@ -353,14 +349,13 @@ class Adapter(base.Provider):
             raise ValueError("each webhook_secret must be 16 or more characters without spaces (comma-separated to rotate)")
 
     @classmethod
-    def default_base(cls, credentials: Mapping[str, str]) -> str:
-        return default_base(credentials.get("api_key", ""))
+    def api_base(cls, test_mode: bool) -> str:
+        return SANDBOX_BASE if test_mode else LIVE_BASE
 
     @classmethod
-    def page_origins(cls, credentials: Mapping[str, str]) -> tuple[str, ...]:
+    def page_origins(cls, test_mode: bool) -> tuple[str, ...]:
         # The seed's sandbox page is uat-checkout.clinkbill.com; the live host is assumed by analogy.
-        live = default_base(credentials.get("api_key", "")) == LIVE_BASE
-        return ("https://checkout.clinkbill.com",) if live else ("https://uat-checkout.clinkbill.com",)
+        return ("https://uat-checkout.clinkbill.com",) if test_mode else ("https://checkout.clinkbill.com",)
 
     def __init__(self, merchant_id: str, credentials: Mapping[str, str], base_url: str,
                  memory: base.ProviderMemory | None = None) -> None:

@@ -79,11 +79,6 @@ def map_status(raw: object) -> str:
     return STATUS_MAP.get(raw, base.UNKNOWN) if isinstance(raw, str) else base.UNKNOWN
 
 
-def default_base_for(api_key: str | None) -> str:
-    """Live keys go to production; anything else to the sandbox (never live by accident)."""
-    return LIVE_BASE if (api_key or "").startswith("sk_live_") else SANDBOX_BASE
-
-
 # --- amounts ------------------------------------------------------------------------
 
 def to_provider_amount(amount: int, currency: str) -> int:
@@ -305,11 +300,12 @@ class Adapter(base.Provider):
     default_base_url = LIVE_BASE
 
     @classmethod
-    def default_base(cls, credentials: Mapping[str, str]) -> str:
-        return default_base_for(credentials.get("api_key"))
+    def api_base(cls, test_mode: bool) -> str:
+        # Live keys go to production; anything else to the sandbox (never live by accident).
+        return SANDBOX_BASE if test_mode else LIVE_BASE
 
     @classmethod
-    def page_origins(cls, credentials: Mapping[str, str]) -> tuple[str, ...]:
+    def page_origins(cls, test_mode: bool) -> tuple[str, ...]:
         # The document's checkoutUrl host. It shows no separate sandbox page host, and a
         # merchant's custom checkout domain is unknown to us until KoreaCheckout returns it.
         return (HOSTED_PAGE_ORIGIN,)

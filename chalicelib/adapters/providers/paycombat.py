@@ -436,13 +436,13 @@ class Adapter(base.Provider):
     wallet_currency = "KRW"
 
     @classmethod
-    def page_origins(cls, credentials: Mapping[str, str]) -> tuple[str, ...]:
+    def page_origins(cls, test_mode: bool) -> tuple[str, ...]:
         # docs.paycombat.com (get-detail-checkout): checkout_url is on checkout.paycombat.com, not the
         # API host, for a sandbox (snd_) checkout; that live pages are on the same host is assumed.
         return (PAGE_ORIGIN,)
 
     @classmethod
-    def default_base(cls, credentials: Mapping[str, str]) -> str:
+    def api_base(cls, test_mode: bool) -> str:
         # Sandbox tokens (snd_…) and live tokens use the same host in PayCombat's examples.
         return LIVE_BASE
 

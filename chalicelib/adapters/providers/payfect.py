@@ -203,7 +203,7 @@ class Adapter(base.Provider):
     default_base_url = DEFAULT_BASE
 
     @classmethod
-    def page_origins(cls, credentials: Mapping[str, str]) -> tuple[str, ...]:
+    def page_origins(cls, test_mode: bool) -> tuple[str, ...]:
         # The seed's checkout URL is on buy-dev.payfect.finance. The live host is not published:
         # it is not guessed here, and a page there is still reached (pages.to_provider).
         return ("https://buy-dev.payfect.finance",)

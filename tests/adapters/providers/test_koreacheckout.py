@@ -399,7 +399,8 @@ def test_the_adapter_declares_what_it_takes():
 
 
 def test_the_hosted_page_origin_is_allowed_for_the_form():
-    assert kc.Adapter.page_origins({"api_key": "sk_live_x"}) == ("https://checkout.koreacheckout.com",)
+    assert kc.Adapter.page_origins(test_mode=False) == kc.Adapter.page_origins(test_mode=True) == (
+        "https://checkout.koreacheckout.com",)
 
 
 @pytest.mark.parametrize("credentials", [
