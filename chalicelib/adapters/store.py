@@ -10,9 +10,7 @@ API key -> merchant         APIKEY#hash  APIKEY
 checkout                    CHECKOUT#id  CHECKOUT   (gsi1keys: MERCHANT#id / CHECKOUT#us#id;
                                                      gsi2: EXPIRY/expires_at when open,
                                                      RECONCILE/next provider read when processing)
-merchant event (delivery)   CHECKOUT#id  EVENT#key  (gsi2: due deliveries; gsi1keys: EVENT#evt_id
-                                                     on events written before the lookup item)
-event id -> event           EVENTID#evt_id  EVENT
+merchant event (delivery)   CHECKOUT#id  EVENT#key  (gsi1keys: EVENT#evt_id; gsi2: due deliveries)
 idempotency record          IDEMPOTENCY#merchant#hash  IDEMPOTENCY
 sandbox provider session    SANDBOX#id   SANDBOX
 promotion code (+counters)  PROMO#merchant#CODE  PROMO  (gsi1keys: MERCHANT#id / PROMO#CODE)
@@ -48,7 +46,6 @@ from typing import Any
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from chalicelib.adapters.webhooks import lookup_record
 from chalicelib.config import settings
 from chalicelib.domain.counters import Moves
 from chalicelib.domain.errors import ServiceUnavailable
@@ -741,7 +738,6 @@ class Store:
                 **request,
             }
         }]
-        lookup = []
         if event is not None:
             items.append({
                 "Put": {
@@ -750,9 +746,7 @@ class Store:
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
             })
-            lookup.append(self.put_item(lookup_record(event)))
-        # (The lookup goes last: a failed condition's index names the counter it belongs to.)
-        self.transact(items + counters + lookup)
+        self.transact(items + counters)
 
     def _counter_update(self, merchant_id: str, change: CounterChange) -> dict[str, Any]:
         """One promotion counter's Update, under the named clauses its condition asks for."""

@@ -75,6 +75,8 @@ def new_event_record(
         "delivery_status": PENDING,
         "attempts": 0,
         "next_attempt_at_s": now_s,
+        "gsi1pk": f"EVENT#{event_id}",
+        "gsi1sk": "EVENT",
         "gsi2pk": "DELIVERY",
         "gsi2sk": f"{now_s:012d}#{event_id}",
     }
@@ -112,18 +114,6 @@ def payload_of(event: dict[str, Any]) -> str:
         return str(event["payload"])
     unpacker = zlib.decompressobj(-15, _PAYLOAD_DICTIONARY)
     return (unpacker.decompress(bytes(packed)) + unpacker.flush()).decode()
-
-
-def lookup_record(event: dict[str, Any]) -> dict[str, Any]:
-    """Where an event is, by its id (written with it): the event item itself carries no
-    index copy for that, which every delivery attempt's write would pay for again. Events
-    written before carry gsi1 keys instead (``EVENT#id``)."""
-    return {"pk": lookup_pk(str(event["id"])), "sk": "EVENT", "type": "event_lookup",
-            "event_pk": event["pk"], "event_sk": event["sk"]}
-
-
-def lookup_pk(event_id: str) -> str:
-    return f"EVENTID#{event_id}"
 
 
 def next_state(attempts_done: int, ok: bool, now_s: int, jitter: float = 0.0) -> dict[str, Any]:

@@ -146,15 +146,7 @@ def list_for_checkout(store: Store, merchant: Merchant, checkout_id: str | None)
 def resend(store: Store, merchant: Merchant, event_id: str) -> dict[str, Any]:
     from chalicelib.domain import ids
 
-    event = _by_id(store, event_id) if ids.looks_like("evt", event_id) else None
+    event = store.find_by_gsi1(f"EVENT#{event_id}") if ids.looks_like("evt", event_id) else None
     if event is None or event.get("merchant_id") != merchant.id:
         raise NotFound(f"no event {event_id}", "id")
     return view(deliver(store, merchant, event, manual=True))
-
-
-def _by_id(store: Store, event_id: str) -> dict[str, Any] | None:
-    """The event item, through its lookup item (events written before it: through gsi1)."""
-    lookup = store.get(webhooks.lookup_pk(event_id), "EVENT")
-    if lookup is None:
-        return store.find_by_gsi1(f"EVENT#{event_id}")
-    return store.get(lookup["event_pk"], lookup["event_sk"])

@@ -159,29 +159,3 @@ def test_an_old_event_item_with_its_json_payload_is_delivered_as_it_was_written(
     events.deliver(any_db, handle.merchant, any_db.get(old["pk"], old["sk"]))
     assert receiver.deliveries[0]["body"] == KOREAN.encode()
     assert receiver.verified(handle.webhook_secret) == [json.loads(KOREAN)]
-
-
-def test_an_event_is_found_by_its_id_through_its_lookup_item_and_an_old_one_through_gsi1(any_db, receiver):
-    from chalicelib.usecases import events
-    from tests.conftest import create_merchant
-
-    handle = create_merchant(any_db, receiver.url)
-    checkout = a_checkout(merchant_id=handle.id, status="processing", version=1)
-    any_db.create_checkout(checkout)
-    plan = model.plan_complete(checkout, Payment("cs_1", "card", 22000, "KRW", NOW), NOW)
-    event = webhooks.new_event_record(checkout.id, handle.id, plan.event_type, plan.event_key, {"id": checkout.id}, NOW)
-    any_db.apply(checkout, plan, event)
-    stored = any_db.get(event["pk"], event["sk"])
-    assert "gsi1pk" not in stored  # no index copy to pay for on every delivery attempt
-    assert any_db.get(f"EVENTID#{event['id']}", "EVENT")["event_sk"] == "EVENT#checkout.completed"
-    assert events.resend(any_db, handle.merchant, event["id"])["id"] == event["id"]
-
-    old = webhooks.new_event_record("chk_old", handle.id, "checkout.completed", "checkout.completed", {}, NOW)
-    old.update(gsi1pk=f"EVENT#{old['id']}", gsi1sk="EVENT")  # as events were written before: no lookup item
-    any_db.client.put_item(TableName=any_db.table, Item=to_item(old))
-    assert events.resend(any_db, handle.merchant, old["id"])["id"] == old["id"]
-    assert [json.loads(d["body"])["type"] for d in receiver.deliveries] == ["checkout.completed"] * 2
-    from chalicelib.domain.errors import NotFound
-
-    with pytest.raises(NotFound):
-        events.resend(any_db, create_merchant(any_db, receiver.url).merchant, event["id"])  # another merchant's
