@@ -13,7 +13,8 @@ client of its own, so they are not counted):
 - a put, update or delete costs 1 WRU per KB of the larger of the item before and
   after, rounded up per item;
 - each global secondary index holding the item costs the same for its projection
-  (an index entry created or removed costs its own size, a changed key both);
+  (an index entry created or removed costs its own size, a changed key both, a keys-only
+  entry whose keys stay nothing); the table's indexes come from its DescribeTable;
 - in a transaction, everything twice.
 
 ``bench/run.py`` checks these against DynamoDB Local's own figures on every single-item
@@ -26,8 +27,6 @@ import threading
 import time
 from typing import Any
 
-# The table's indexes (chalicelib.adapters.store.Store.create_table): name -> projects every attribute.
-INDEXES = {"gsi1": True, "gsi2": False}
 KEY = ("pk", "sk")
 
 
@@ -63,26 +62,42 @@ def _units(size: int) -> int:
     return max(1, math.ceil(size / 1024))
 
 
-def _projection(item: dict[str, Any] | None, index: str, everything: bool) -> dict[str, Any] | None:
-    if item is None or f"{index}pk" not in item or f"{index}sk" not in item:
+# An index as the bench needs it: its key attributes, and whether it projects every attribute.
+Index = tuple[tuple[str, str], bool]
+
+
+def indexes_of(description: dict[str, Any]) -> list[Index]:
+    """A table's global secondary indexes, from its DescribeTable (KEYS_ONLY or ALL)."""
+    found: list[Index] = []
+    for index in description.get("GlobalSecondaryIndexes", []):
+        keys = {k["KeyType"]: k["AttributeName"] for k in index["KeySchema"]}
+        projection = index["Projection"]["ProjectionType"]
+        if projection not in ("KEYS_ONLY", "ALL"):
+            raise ValueError(f"index {index['IndexName']} projects {projection}: not worked out here")
+        found.append(((keys["HASH"], keys["RANGE"]), projection == "ALL"))
+    return found
+
+
+def _projection(item: dict[str, Any] | None, keys: tuple[str, str], everything: bool) -> dict[str, Any] | None:
+    if item is None or any(k not in item for k in keys):
         return None
     if everything:
         return item
-    return {k: item[k] for k in (*KEY, f"{index}pk", f"{index}sk")}
+    return {k: item[k] for k in (*KEY, *keys)}
 
 
-def write_units(before: dict[str, Any] | None, after: dict[str, Any] | None) -> int:
+def write_units(before: dict[str, Any] | None, after: dict[str, Any] | None, indexes: list[Index]) -> int:
     """One item's write (table and indexes), outside a transaction."""
     if before is None and after is None:
         return 1  # a delete of nothing, a failed condition: still a write
     units = _units(max(item_size(before), item_size(after)))
-    for index, everything in INDEXES.items():
-        old, new = _projection(before, index, everything), _projection(after, index, everything)
+    for keys, everything in indexes:
+        old, new = _projection(before, keys, everything), _projection(after, keys, everything)
         if old is None and new is None:
             continue
         if old is None or new is None:
             units += _units(item_size(old if new is None else new))
-        elif any(old[k] != new[k] for k in (f"{index}pk", f"{index}sk")):
+        elif any(old[k] != new[k] for k in keys):
             units += _units(item_size(old)) + _units(item_size(new))
         elif old != new:
             units += _units(max(item_size(old), item_size(new)))
@@ -101,6 +116,7 @@ class WriteUnits:
         self.units = 0
         self.single: list[tuple[float, int]] = []  # (DynamoDB Local's figure, ours) per single-item write
         self.spent_s = 0.0  # in its own reads: the caller takes it off the steps' durations
+        self._indexes: dict[str, list[Index]] = {}
         self._pending = threading.local()
         client.meta.events.register("provide-client-params.dynamodb.*", self._before)
         client.meta.events.register("after-call.dynamodb.*", self._after)
@@ -126,6 +142,11 @@ class WriteUnits:
         self.spent_s += time.perf_counter() - started
         return item
 
+    def _table_indexes(self, table: str) -> list[Index]:
+        if table not in self._indexes:
+            self._indexes[table] = indexes_of(self.reader.describe_table(TableName=table)["Table"])
+        return self._indexes[table]
+
     def _before(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         targets = self._targets(model.name, params)
         self._pending.call = (model.name, targets, [self._read(t, k) for t, k in targets]) if targets else None
@@ -136,7 +157,8 @@ class WriteUnits:
         if call is None or call[0] != model.name or (http_response is not None and http_response.status_code != 200):
             return
         name, targets, befores = call
-        units = sum(write_units(b, self._read(t, k)) for (t, k), b in zip(targets, befores, strict=True))
+        units = sum(write_units(b, self._read(t, k), self._table_indexes(t))
+                    for (t, k), b in zip(targets, befores, strict=True))
         if name == "TransactWriteItems":
             units *= 2
         else:
