@@ -175,6 +175,20 @@ def fake_dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 # --- merchant webhook receiver ----------------------------------------------------
 
+def table_text(s: store.Store) -> str:
+    """Every item of the table as JSON text, an event's packed payload unpacked (to search it all)."""
+    from chalicelib.adapters import webhooks
+
+    items = []
+    for raw in s.client.scan(TableName=s.table, ConsistentRead=True)["Items"]:
+        item = store.from_item(raw)
+        if webhooks.PACKED_PAYLOAD in item:
+            item["payload"] = webhooks.payload_of(item)
+            del item[webhooks.PACKED_PAYLOAD]
+        items.append(item)
+    return json.dumps(items, ensure_ascii=False, default=str)
+
+
 class WebhookReceiver:
     """A merchant endpoint: records deliveries; answers with the queued status codes (then 204)."""
 

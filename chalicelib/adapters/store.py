@@ -15,7 +15,7 @@ idempotency record          IDEMPOTENCY#merchant#hash  IDEMPOTENCY
 sandbox provider session    SANDBOX#id   SANDBOX
 promotion code (+counters)  PROMO#merchant#CODE  PROMO  (gsi1keys: MERCHANT#id / PROMO#CODE)
 per-customer code counter   PROMO#merchant#CODE  CUSTOMER#sha256(email)
-dashboard counters          STATS#merchant#shard  DAY#yyyy-mm-dd | HOUR#yyyy-mm-ddThh (KST)
+dashboard counters          STATS#merchant#shard  DAY#yyyy-mm-dd (KST; HOUR#yyyy-mm-ddThh before)
 checkout lookup (search)    FIND#merchant#sha256(value)  CHECKOUT#s#id
 dashboard session / link    DSESSION#sha256 / DLOGIN#sha256  SESSION / LOGIN
 =========================  ===========  =============================================
@@ -47,8 +47,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from chalicelib.config import settings
-from chalicelib.domain import clock
-from chalicelib.domain.counters import HOUR_ITEM_TTL_S, Moves
+from chalicelib.domain.counters import Moves
 from chalicelib.domain.errors import ServiceUnavailable
 from chalicelib.domain.model import (
     CANCELLED,
@@ -57,6 +56,7 @@ from chalicelib.domain.model import (
     OPEN,
     PAID_STATUSES,
     PROCESSING,
+    SHIPPING_KEYS,
     Attempt,
     Checkout,
     CounterChange,
@@ -134,7 +134,7 @@ def _drop_none(value: Any) -> Any:
 
 
 def to_attr(value: Any) -> dict[str, Any]:
-    """A Python value as a DynamoDB attribute value (S, N, BOOL, NULL, M, L).
+    """A Python value as a DynamoDB attribute value (S, N, B, BOOL, NULL, M, L, SS).
 
     Our own few lines instead of boto3's TypeSerializer: importing anything from
     boto3 costs ~120 ms of cold start (it pulls in s3transfer). Floats are refused,
@@ -149,6 +149,8 @@ def to_attr(value: Any) -> dict[str, Any]:
         return {"N": str(value)}
     if isinstance(value, str):
         return {"S": value}
+    if isinstance(value, (bytes, bytearray)):
+        return {"B": bytes(value)}
     if isinstance(value, dict):
         return {"M": {str(k): to_attr(v) for k, v in value.items()}}
     if isinstance(value, (list, tuple)):
@@ -168,6 +170,8 @@ def from_attr(attr: dict[str, Any]) -> Any:
         return int(number) if number == number.to_integral_value() else number
     if kind == "BOOL":
         return bool(value)
+    if kind == "B":
+        return bytes(value)
     if kind == "NULL":
         return None
     if kind == "M":
@@ -209,7 +213,7 @@ def _listing_key(after: Checkout | None) -> dict[str, str] | None:
 
 
 def checkout_to_record(checkout: Checkout) -> dict[str, Any]:
-    record: dict[str, Any] = _drop_none(checkout)
+    record: dict[str, Any] = stored_form(_drop_none(checkout))
     record.update(
         pk=f"CHECKOUT#{checkout.id}",
         sk="CHECKOUT",
@@ -223,6 +227,89 @@ def checkout_to_record(checkout: Checkout) -> dict[str, Any]:
     if checkout.status in (OPEN, PROCESSING):
         record.update(schedule_keys(checkout))
     return record
+
+
+# --- the checkout's stored form ------------------------------------------------------
+# Every write to a checkout pays per KB of the item, twice over (gsi1 holds a whole copy)
+# and twice again in a transaction, so the item leaves out what reads back the same
+# without it: its id and merchant (its ``pk`` and ``gsi1pk`` say them), a field at its
+# default (False, 0, {}, []: the dataclass's own), an attempt's ``checks`` of 0, and what
+# the shipping address copies from the shopper (its name, phone and address, marked
+# ``"same_as_shopper": true``). Items written before hold all of it, which reads the
+# same; the API's and the events' shapes are made from the Checkout, never from this.
+
+def _defaults() -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for f in dataclasses.fields(Checkout):
+        if f.default is not dataclasses.MISSING and f.default is not None:
+            found[f.name] = f.default
+        elif f.default_factory is not dataclasses.MISSING:
+            found[f.name] = f.default_factory()
+    return found
+
+
+_DEFAULTS = _defaults()
+SAME_AS_KEY = "same_as_shopper"
+SAME_AS_SHOPPER = {SAME_AS_KEY: True}
+
+
+def _is_default(name: str, value: Any) -> bool:
+    default = _DEFAULTS.get(name, dataclasses.MISSING)
+    return type(value) is type(default) and value == default
+
+
+def _stored_shipping(shipping: dict[str, Any] | None, shopper: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The shipping address without what it copies from the shopper, marked ``same_as_shopper``.
+
+    Only when that reads back exactly: every key it has is a shipping key, and it lacks none
+    the shopper has (a lacking one would read back as the shopper's).
+    """
+    if not shipping or not shopper or not set(shipping) <= set(SHIPPING_KEYS):
+        return shipping
+    if any(k in shopper and k not in shipping for k in SHIPPING_KEYS):
+        return shipping
+    own = {k: v for k, v in shipping.items() if shopper.get(k) != v}
+    return {**own, **SAME_AS_SHOPPER} if len(own) < len(shipping) else shipping
+
+
+def _read_shipping(stored: dict[str, Any], shopper: dict[str, Any] | None) -> dict[str, Any]:
+    if stored.get(SAME_AS_KEY) is not True:
+        return stored
+    copied = {k: v for k, v in (shopper or {}).items() if k in SHIPPING_KEYS}
+    return {**copied, **{k: v for k, v in stored.items() if k != SAME_AS_KEY}}
+
+
+def _stored_attempt(attempt: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in attempt.items() if not (k == "checks" and v == 0)}
+
+
+def stored_form(fields: dict[str, Any]) -> dict[str, Any]:
+    """A whole checkout's fields (as ``_drop_none`` gives them) as the item stores them; ``id`` and
+    ``merchant_id`` are in its keys already (``pk``, ``gsi1pk``)."""
+    stored = {k: v for k, v in fields.items() if not _is_default(k, v) and k not in ("id", "merchant_id")}
+    if stored.get("attempt"):
+        stored["attempt"] = _stored_attempt(stored["attempt"])
+    if stored.get("shipping"):
+        stored["shipping"] = _stored_shipping(stored["shipping"], stored.get("shopper"))
+    return stored
+
+
+def _stored_changes(checkout: Checkout, plan: Transition, set_fields: dict[str, Any]) -> dict[str, Any]:
+    """A transition's SET fields in the stored form: a default becomes a REMOVE (None), and a
+    new shopper or shipping address writes the shipping address again against the new shopper."""
+    stored: dict[str, Any] = {}
+    for name, value in set_fields.items():
+        plain = _drop_none(value)
+        if _is_default(name, plain):
+            stored[name] = None
+        elif name == "attempt" and isinstance(plain, dict):
+            stored[name] = _stored_attempt(plain)
+        else:
+            stored[name] = value
+    if "shopper" in set_fields or "shipping" in set_fields:
+        after = applied(checkout, plan)
+        stored["shipping"] = _stored_shipping(_drop_none(after.shipping), _drop_none(after.shopper))
+    return stored
 
 
 def merchant_index_key(checkout: Checkout) -> str:
@@ -250,7 +337,11 @@ def schedule_keys(checkout: Checkout) -> dict[str, str]:
 def checkout_from_record(record: dict[str, Any]) -> Checkout:
     fields = {f.name for f in dataclasses.fields(Checkout)}
     data = {k: v for k, v in record.items() if k in fields}
+    data.setdefault("id", str(record["pk"]).removeprefix("CHECKOUT#"))
+    data.setdefault("merchant_id", str(record["gsi1pk"]).removeprefix("MERCHANT#"))
     data["line_items"] = [LineItem(**item) for item in data["line_items"]]
+    if data.get("shipping"):
+        data["shipping"] = _read_shipping(data["shipping"], data.get("shopper"))
     if data.get("attempt"):
         data["attempt"] = Attempt(**data["attempt"])
     if data.get("payment"):
@@ -264,36 +355,45 @@ NOTIFICATIONS = "notifications"
 
 
 class RecentCheckouts:
-    """The checkouts this container last read or wrote, for a while (``Store.recent_checkout``).
+    """The checkouts this container last read or wrote, for a while (``Store.recent_checkout``),
+    with the notification digests known to be recorded on each.
 
-    Copies in, copies out: a caller changing its checkout changes nothing here.
+    Copies in, copies out: a caller changing its checkout changes nothing here. The digests
+    only ever grow on the item, so those kept here are a subset of the item's, however old.
     """
 
     TTL_S = 900.0
     SIZE = 512
 
     def __init__(self) -> None:
-        self._items: dict[str, tuple[float, Checkout]] = {}
+        self._items: dict[str, tuple[float, Checkout, frozenset[str]]] = {}
         self._lock = threading.Lock()
 
-    def put(self, checkout: Checkout) -> None:
+    def put(self, checkout: Checkout, notifications: frozenset[str] = frozenset()) -> None:
         kept = copy.deepcopy(checkout)
         with self._lock:
-            self._items.pop(checkout.id, None)
-            self._items[checkout.id] = (time.monotonic(), kept)
+            before = self._items.pop(checkout.id, None)
+            known = notifications | (before[2] if before is not None else frozenset())
+            self._items[checkout.id] = (time.monotonic(), kept, known)
             while len(self._items) > self.SIZE:
                 self._items.pop(next(iter(self._items)))
 
     def put_record(self, record: dict[str, Any] | None) -> None:
         if record is not None and record.get("sk") == "CHECKOUT" and record.get("type") == "checkout":
-            self.put(checkout_from_record(record))
+            self.put(checkout_from_record(record), frozenset(record.get(NOTIFICATIONS) or ()))
 
-    def get(self, checkout_id: str) -> Checkout | None:
+    def add_notification(self, checkout_id: str, digest: str) -> None:
+        with self._lock:
+            hit = self._items.get(checkout_id)
+            if hit is not None:
+                self._items[checkout_id] = (hit[0], hit[1], hit[2] | {digest})
+
+    def get(self, checkout_id: str) -> tuple[Checkout, frozenset[str]] | None:
         with self._lock:
             hit = self._items.get(checkout_id)
         if hit is None or time.monotonic() - hit[0] > self.TTL_S:
             return None
-        return copy.deepcopy(hit[1])
+        return copy.deepcopy(hit[1]), hit[2]
 
 
 class Store:
@@ -344,14 +444,15 @@ class Store:
         remove_fields: tuple[str, ...] = (),
         conditions: dict[str, Any] | None = None,
         add_fields: dict[str, Any] | None = None,
+        lacking: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         """One conditional UpdateItem; conditions are attribute = value clauses (AND).
 
         A condition value of ``None`` means "attribute exists", ``ABSENT`` that it
-        does not. Returns the new item; raises StaleItem with the current one when a
-        condition fails.
+        does not; ``lacking`` names sets that must not hold a value. Returns the new
+        item; raises StaleItem with the current one when a condition fails.
         """
-        request = _update_request(set_fields or {}, remove_fields, conditions or {}, add_fields or {})
+        request = _update_request(set_fields or {}, remove_fields, conditions or {}, add_fields or {}, lacking=lacking)
         try:
             response = self.client.update_item(
                 TableName=self.table,
@@ -401,16 +502,12 @@ class Store:
                 time.sleep(random.uniform(0.01, 0.03 * 2 ** min(attempt, 4)))  # noqa: S311 - jitter
 
     def counter_items(self, merchant_id: str, moves: Moves) -> list[dict[str, Any]]:
-        """The dashboard counters' Updates for ``moves`` (unconditional ADDs; hour items expire)."""
+        """The dashboard counters' Updates for ``moves`` (unconditional ADDs)."""
         items = []
         for sk, adds in sorted(moves.adds.items()):
             names = {f"#c{i}": attr for i, attr in enumerate(adds)}
             values = {f":c{i}": {"N": str(delta)} for i, delta in enumerate(adds.values())}
             expression = "ADD " + ", ".join(f"#c{i} :c{i}" for i in range(len(adds)))
-            if sk.startswith("HOUR#"):
-                names["#ttl"] = "ttl"
-                values[":ttl"] = {"N": str(clock.now_s() + HOUR_ITEM_TTL_S)}
-                expression = "SET #ttl = :ttl " + expression
             items.append({"Update": {
                 "TableName": self.table,
                 "Key": {"pk": {"S": f"STATS#{merchant_id}#{moves.shard}"}, "sk": {"S": sk}},
@@ -483,8 +580,9 @@ class Store:
         if record is None:
             return None, frozenset()
         checkout = checkout_from_record(record)
-        self.recent.put(checkout)
-        return checkout, frozenset(record.get(NOTIFICATIONS) or ())
+        notifications = frozenset(record.get(NOTIFICATIONS) or ())
+        self.recent.put(checkout, notifications)
+        return checkout, notifications
 
     def recent_checkout(self, checkout_id: str) -> Checkout | None:
         """The checkout as this container last read or wrote it (at most 15 minutes ago), or None.
@@ -493,6 +591,11 @@ class Store:
         write is conditional on the version it plans from (a failed condition hands back
         the item as it is), or for a fact that cannot change back (a paid checkout stays paid).
         """
+        hit = self.recent.get(checkout_id)
+        return hit[0] if hit is not None else None
+
+    def recent_checkout_and_notifications(self, checkout_id: str) -> tuple[Checkout, frozenset[str]] | None:
+        """``recent_checkout`` with the digests known to be recorded on it (a subset of the item's)."""
         return self.recent.get(checkout_id)
 
     def add_notification(self, checkout_id: str, digest: str) -> bool:
@@ -511,6 +614,7 @@ class Store:
             if _code(e) == "ConditionalCheckFailedException":
                 return True  # no such checkout: nothing to remember it on
             raise
+        self.recent.add_notification(checkout_id, digest)
         before = response.get("Attributes", {}).get(NOTIFICATIONS, {}).get("SS", [])
         return digest not in before
 
@@ -560,19 +664,21 @@ class Store:
 
     def apply(
         self, checkout: Checkout, plan: Transition, event: dict[str, Any] | None = None,
-        extra: list[dict[str, Any]] | None = None, notification: str | None = None,
+        extra: list[dict[str, Any]] | None = None, notification: str | None = None, first_time: bool = False,
     ) -> Checkout:
         """Apply a planned transition as one conditional write (with its event, its
         promotion-code counters and ``extra`` unconditional items such as the dashboard's
         counters, atomically: one TransactWriteItems).
 
         ``notification``, the digest of the provider notification that caused the change,
-        is added to the checkout's ``notifications`` in the same write.
+        is added to the checkout's ``notifications`` in the same write; with ``first_time``
+        the write is also conditional on that digest not being recorded yet (StaleItem
+        otherwise: the item handed back shows it).
 
         Raises StaleItem when the checkout is no longer at (from_status, from_version),
         LimitReached when a promotion counter's condition failed (nothing was written).
         """
-        set_fields = dict(plan.set_fields)
+        set_fields = _stored_changes(checkout, plan, plan.set_fields)
         set_fields["status"] = plan.to_status
         set_fields["version"] = plan.from_version + 1
         remove = tuple(plan.remove_fields)
@@ -591,9 +697,10 @@ class Store:
             set_fields.update(schedule_keys(applied(checkout, plan)))
         conditions = {"status": plan.from_status, "version": plan.from_version}
         adds: dict[str, Any] = {NOTIFICATIONS: frozenset({notification})} if notification else {}
-        request = _update_request(set_fields, remove, conditions, adds)
+        lacking = {NOTIFICATIONS: notification} if notification and first_time else {}
+        request = _update_request(set_fields, remove, conditions, adds, lacking=lacking)
         if event is None and not plan.counters and not extra:
-            record = self.update(f"CHECKOUT#{checkout.id}", "CHECKOUT", set_fields, remove, conditions, adds)
+            record = self.update(f"CHECKOUT#{checkout.id}", "CHECKOUT", set_fields, remove, conditions, adds, lacking)
             return checkout_from_record(record)
         counters = [self._counter_update(checkout.merchant_id, change) for change in plan.counters]
         first_counter = 1 if event is None else 2
@@ -617,7 +724,7 @@ class Store:
                 raise StaleItem(e.current if e.index == 0 else None) from e
         # A transaction returns no attributes: the new state is the plan applied locally.
         result = applied(checkout, plan)
-        self.recent.put(result)
+        self.recent.put(result, frozenset({notification}) if notification else frozenset())
         return result
 
     def _transact_transition(
@@ -899,6 +1006,7 @@ def _update_request(
     conditions: dict[str, Any],
     add_fields: dict[str, Any],
     append_fields: dict[str, list[Any]] | None = None,
+    lacking: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     names: dict[str, str] = {}
     values: dict[str, Any] = {}
@@ -937,7 +1045,7 @@ def _update_request(
         else f"attribute_not_exists({name(k)})" if v is ABSENT
         else f"{name(k)} = {value(v)}"
         for k, v in conditions.items()
-    ]
+    ] + [f"NOT contains({name(k)}, {value(v)})" for k, v in (lacking or {}).items()]
     request: dict[str, Any] = {
         "UpdateExpression": expression,
         "ExpressionAttributeNames": names,

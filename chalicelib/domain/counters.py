@@ -1,8 +1,11 @@
 """What the merchant dashboard counts, and where: pure.
 
 Counters live in items ``STATS#{merchant}#{shard}`` / ``DAY#{YYYY-MM-DD}`` (a KST
-day) and ``HOUR#{YYYY-MM-DDTHH}`` (webhook attempts, kept 3 days), one shard per
-checkout (``shard_of``), so a flash sale spreads its writes over 32 partitions.
+day; webhook attempts also per hour of it, ``h{HH}_attempts``/``h{HH}_ok``, in the same
+item, so a delivery moves one counter item, not two), one shard per checkout
+(``shard_of``), so a flash sale spreads its writes over 32 partitions. (Releases before
+kept the hours in items of their own, ``HOUR#{YYYY-MM-DDTHH}``, for 3 days: the
+dashboard still reads them.)
 Each count moves in the very transaction that makes the step it counts; this
 module only says which counts a step moves:
 
@@ -26,7 +29,6 @@ from chalicelib.domain.model import COMPLETE, PAID_STATUSES, PARTIALLY_REFUNDED,
 
 SHARDS = 32
 KST = timezone(timedelta(hours=9), "KST")
-HOUR_ITEM_TTL_S = 3 * 86400
 
 OPENED = "opened"
 SUBMITTED = "submitted"
@@ -70,7 +72,7 @@ def hour_sk(hour: str) -> str:
 
 @dataclass
 class Moves:
-    """Counter deltas of one step, by item sort key (``DAY#…``/``HOUR#…``) within one shard.
+    """Counter deltas of one step, by item sort key (``DAY#…``) within one shard.
 
     Two counts on the same item become one update: a transaction may touch an item once.
     """
@@ -119,11 +121,19 @@ def for_transition(checkout: Checkout, plan: Transition, now_s: int) -> tuple[Tr
     return plan, moves
 
 
+def hour_attrs(hour: str) -> tuple[str, str]:
+    """The day item's (attempts, 2xx) attributes of one of its hours (``kst_hour``'s form)."""
+    return f"h{hour[-2:]}_{HOOK_ATTEMPTS.removeprefix('hook_')}", f"h{hour[-2:]}_{HOOK_OK.removeprefix('hook_')}"
+
+
 def for_delivery(checkout_id: str, status: int | None, now_s: int) -> Moves:
-    """One webhook delivery attempt (``status`` None: no answer)."""
+    """One webhook delivery attempt (``status`` None: no answer), on its day and its hour."""
     moves = Moves(shard_of(checkout_id))
-    ok = status is not None and 200 <= status < 300
-    for sk in (day_sk(kst_day(now_s)), hour_sk(kst_hour(now_s))):
-        moves.add(sk, HOOK_ATTEMPTS)
-        moves.add(sk, HOOK_OK, 1 if ok else 0)
+    ok = 1 if status is not None and 200 <= status < 300 else 0
+    day = day_sk(kst_day(now_s))
+    attempts, delivered = hour_attrs(kst_hour(now_s))
+    moves.add(day, HOOK_ATTEMPTS)
+    moves.add(day, HOOK_OK, ok)
+    moves.add(day, attempts)
+    moves.add(day, delivered, ok)
     return moves

@@ -167,7 +167,7 @@ def timeline(store: Store, merchant: Merchant, checkout_id: str) -> Timeline:
         entries.append((checkout.attempt.created_at_s, "attempt", {"attempt": checkout.attempt}))
     refunded_before = 0
     for event in found:
-        data = json.loads(event["payload"]).get("data", {})
+        data = json.loads(webhooks.payload_of(event)).get("data", {})
         detail: dict[str, Any] = {"event": event, "status": data.get("status")}
         if event["event_type"] == model.EVENT_REFUNDED:
             detail["refund_id"] = event["sk"].rsplit("#", 1)[-1]

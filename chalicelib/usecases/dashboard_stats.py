@@ -155,14 +155,26 @@ def overview(store: Store, merchant_id: str, period: str, now_s: int | None = No
 
 
 def deliveries_last_24h(store: Store, merchant_id: str, now_s: int | None = None) -> tuple[int, int]:
-    """(delivered, failed) webhook attempts in the last 24 hours, from the hour counters."""
+    """(delivered, failed) webhook attempts in the last 24 hours, from the day items' hours (and
+    the hour items releases before kept): one Query per shard, from yesterday's day item on."""
     now = clock.now_s() if now_s is None else now_s
-    first, last = counters.hour_sk(counters.kst_hour(now - 23 * 3600)), counters.hour_sk(counters.kst_hour(now))
+    hours = {counters.kst_hour(now - back * 3600) for back in range(24)}
+    first, last = counters.day_sk(counters.kst_day(now - 23 * 3600)), counters.hour_sk(counters.kst_hour(now))
     with ThreadPoolExecutor(max_workers=8) as pool:
-        shards = list(pool.map(lambda s: store.range_query(f"STATS#{merchant_id}#{s}", first, last, limit=24),
+        shards = list(pool.map(lambda s: store.range_query(f"STATS#{merchant_id}#{s}", first, last),
                                range(counters.SHARDS)))
-    ok = sum(int(i.get(counters.HOOK_OK, 0)) for items in shards for i in items)
-    tried = sum(int(i.get(counters.HOOK_ATTEMPTS, 0)) for items in shards for i in items)
+    ok = tried = 0
+    for item in (i for items in shards for i in items):
+        if item["sk"].startswith("HOUR#"):
+            if item["sk"].removeprefix("HOUR#") in hours:
+                ok += int(item.get(counters.HOOK_OK, 0))
+                tried += int(item.get(counters.HOOK_ATTEMPTS, 0))
+            continue
+        day = item["sk"].removeprefix("DAY#")
+        for hour in (h for h in hours if h.startswith(day + "T")):
+            attempts, delivered = counters.hour_attrs(hour)
+            ok += int(item.get(delivered, 0))
+            tried += int(item.get(attempts, 0))
     return ok, tried - ok
 
 

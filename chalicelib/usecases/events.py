@@ -28,12 +28,14 @@ def checkout_url(base: str, checkout_id: str) -> str:
 
 
 def transition(
-    store: Store, merchant: Merchant, checkout: Checkout, plan: Transition, base: str, notification: str | None = None
+    store: Store, merchant: Merchant, checkout: Checkout, plan: Transition, base: str, notification: str | None = None,
+    first_time: bool = False,
 ) -> Checkout:
     """Apply ``plan``; raises StaleItem when another writer got there first.
 
     ``notification`` is the digest of the provider notification behind the change,
-    recorded on the checkout in the same write (see ``payments.handle_notification``).
+    recorded on the checkout in the same write (see ``payments.handle_notification``);
+    ``first_time``: only if it is not recorded there yet (StaleItem otherwise).
     """
     now = clock.now_s()
     event = None
@@ -48,7 +50,7 @@ def transition(
             now,
         )
     plan, counted = dashboard_stats.transition_items(store, checkout, plan, now)
-    updated = store.apply(checkout, plan, event, counted, notification=notification)
+    updated = store.apply(checkout, plan, event, counted, notification=notification, first_time=first_time)
     if event is not None:
         try:
             deliver(store, merchant, event, first=True)

@@ -15,7 +15,7 @@ from typing import Collection, Mapping
 from chalicelib import logs
 from chalicelib.adapters import providers
 from chalicelib.adapters.providers import base as pb
-from chalicelib.adapters.store import LimitReached, StaleItem, Store
+from chalicelib.adapters.store import NOTIFICATIONS, LimitReached, StaleItem, Store
 from chalicelib.domain import clock, discounts, ids, model, shopper_form, validation
 from chalicelib.domain.errors import FormInvalid, NotFound, NotificationRejected, ProviderFailed, ServiceUnavailable, StateConflict
 from chalicelib.domain.model import Attempt, Checkout, Payment
@@ -293,11 +293,17 @@ class NotificationReceipt:
 
 def settle(
     store: Store, checkout: Checkout, merchant: Merchant, provider: str, payment: pb.ProviderPayment, base: str,
-    receipt: NotificationReceipt | None = None,
+    receipt: NotificationReceipt | None = None, fresh: bool = True,
 ) -> Checkout:
     """Apply an authenticated provider read to the checkout. Safe to call any number of times.
 
-    With a ``receipt``, a change this makes also records the notification's digest.
+    With a ``receipt``, a change this makes also records the notification's digest, and
+    is refused (NotificationRejected) when that digest is recorded already and the
+    checkout does not wait on the session. ``fresh=False``: ``checkout`` is this
+    container's copy, which may be stale. A change planned from it is still written on a
+    condition of its version (a stale copy only loses the condition, and the item handed
+    back is planned from); any other outcome (nothing to do, an amount to flag, a pending
+    payment) is decided only after the checkout is read again.
     """
     if payment.checkout_id is not None and payment.checkout_id != checkout.id:
         log.error("provider %s session %s belongs to %s, not %s", provider, payment.session_id, payment.checkout_id, checkout.id)
@@ -313,6 +319,9 @@ def settle(
                           payment.session_id, checkout.id, provider)
             expected = asked_for(checkout, payment.session_id)
             if payment.amount is None or payment.currency is None or (payment.amount, payment.currency) != expected:
+                if not fresh:
+                    checkout, fresh = load(store, checkout.id), True
+                    continue
                 return _flag_mismatch(store, checkout, provider, payment, expected)
             # Paid on an attempt the checkout had moved past (released by the cancel URL, or
             # replaced by another): it completes all the same, flagged like a late payment. (The
@@ -328,12 +337,16 @@ def settle(
                 provider_reference=payment.provider_reference,
             ), now, over_limit=over_limit, stray=stray)
         elif payment.status == pb.PENDING and current_attempt and checkout.attempt is not None:
-            if checkout.attempt.pending != payment.pending:
+            waiting = checkout.attempt
+            if not fresh:
+                checkout, fresh = load(store, checkout.id), True
+                continue
+            if waiting.pending != payment.pending:
                 try:
                     store.update(
                         f"CHECKOUT#{checkout.id}", "CHECKOUT",
                         {"attempt.pending": payment.pending or {}},
-                        conditions={"attempt.id": checkout.attempt.id},
+                        conditions={"attempt.id": waiting.id},
                     )
                 except StaleItem:
                     pass  # the attempt moved on meanwhile; its new state is what the reload shows
@@ -344,11 +357,17 @@ def settle(
                 checkout, checkout.attempt.id, payment.status == pb.FAILED, f"payment_{payment.status}", now
             )
         if plan is None:
+            if not fresh:
+                checkout, fresh = load(store, checkout.id), True
+                continue
             return checkout
         try:
             if receipt is None:
                 return transition(store, merchant, checkout, plan, base)
-            changed = transition(store, merchant, checkout, plan, base, receipt.digest)
+            # Waiting on this very session, the checkout takes the provider's repeats of it;
+            # otherwise the write itself refuses a digest recorded meanwhile (another container).
+            changed = transition(store, merchant, checkout, plan, base, receipt.digest,
+                                 first_time=not _awaiting(checkout, payment.session_id))
             receipt.recorded = True
             return changed
         except LimitReached:
@@ -357,7 +376,10 @@ def settle(
             log.error("checkout %s paid with promotion code beyond its limit", checkout.id)
             over_limit = True
         except StaleItem as e:
-            checkout = _reload(store, checkout, e)
+            checkout, fresh = _reload(store, checkout, e), True
+            if receipt is not None and e.current is not None and receipt.digest in (e.current.get(NOTIFICATIONS) or ()) \
+                    and not _awaiting(checkout, payment.session_id):
+                raise NotificationRejected("this notification was already received") from e
     # Acknowledging what we could not write would stop the provider from sending it again.
     raise ServiceUnavailable("the checkout kept changing while this payment was applied; retry")
 
@@ -428,12 +450,23 @@ def handle_notification(
     note = verify_notification(adapter, headers, body, clock.now_s())
     session_id = note.session_id
     known: Checkout | None = None
+    fresh = False
     if note.checkout_id and ids.looks_like("chk", note.checkout_id):
-        known, seen = store.get_checkout_and_notifications(note.checkout_id)
+        # This container's copy, when it has one (see ``settle``: a stale copy only costs a
+        # lost condition); a provider naming no session needs the one recorded now.
+        recent = store.recent_checkout_and_notifications(note.checkout_id) if session_id else None
+        if recent is None:
+            known, seen = store.get_checkout_and_notifications(note.checkout_id)
+            fresh = True
+        else:
+            known, seen = recent
         if known is not None and known.merchant_id != merchant.id:
             known = None
-        if known is not None and note.replay_digest in seen and not _awaiting(known, session_id):
-            # Before asking the provider anything: a replay costs one read of ours.
+        if known is not None and note.replay_digest in seen and not _awaiting(known, session_id) \
+                and (fresh or not _may_await(known)):
+            # Before asking the provider anything: a replay costs one read of ours (none with a
+            # copy, whose digests are recorded for good, unless the real item could be waiting
+            # on the session now: a copy from before the session was recorded).
             raise NotificationRejected("this notification was already received")
         if not session_id and known is not None and known.attempt is not None:
             # Some providers name only our reference: the session is the one we recorded.
@@ -461,16 +494,17 @@ def handle_notification(
     if note.checkout_id and payment.checkout_id and note.checkout_id != payment.checkout_id:
         raise NotificationRejected("the notification and the provider disagree about the checkout")
     if known is not None and known.id == checkout_id:
-        # Read before the provider was asked: every write settle makes is conditional on
-        # the checkout's version, so a change since then only means planning again.
+        # Read (or copied) before the provider was asked: every write settle makes is conditional
+        # on the checkout's version, so a change since then only means planning again.
         checkout: Checkout | None = known
     else:
         checkout = store.get_checkout(checkout_id) if checkout_id and ids.looks_like("chk", checkout_id) else None
+        fresh = True
     if checkout is None or checkout.merchant_id != merchant.id:
         log.warning("verified %s notification for unknown checkout %s", provider, checkout_id)
         return {"received": True, "ignored": True}
     receipt = NotificationReceipt(note.replay_digest) if note.replay_digest else None
-    checkout = settle(store, checkout, merchant, provider, payment, base, receipt)
+    checkout = settle(store, checkout, merchant, provider, payment, base, receipt, fresh=fresh)
     if receipt is not None and not receipt.recorded and not store.add_notification(checkout.id, receipt.digest):
         # Nothing changed and the same body was recorded meanwhile (or read without our
         # reference first): a replay, unless the checkout still waits on that session.
@@ -485,3 +519,10 @@ def _awaiting(checkout: Checkout, session_id: str | None) -> bool:
     processing that very session (the provider repeating one we could not finish)."""
     attempt = checkout.attempt
     return checkout.status == model.PROCESSING and attempt is not None and attempt.provider_session_id == session_id
+
+
+def _may_await(recent: Checkout) -> bool:
+    """Whether the checkout behind a copy that waits on no session could be waiting on one now:
+    only if the copy is processing an attempt whose session was not recorded yet. (Every new
+    attempt gets a new session, so no checkout comes back to waiting on an earlier one.)"""
+    return recent.status == model.PROCESSING and recent.attempt is not None and not recent.attempt.provider_session_id

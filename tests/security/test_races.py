@@ -72,8 +72,8 @@ class Recorder:
         real = Store.apply
 
         def apply(s: Store, checkout: Any, plan: model.Transition, event: Any = None, extra: Any = None,
-                  notification: Any = None) -> Any:
-            result = real(s, checkout, plan, event, extra, notification=notification)
+                  notification: Any = None, first_time: bool = False) -> Any:
+            result = real(s, checkout, plan, event, extra, notification=notification, first_time=first_time)
             self.applied.append((plan.from_status, plan.to_status))
             return result
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from chalicelib.adapters import store
 from chalicelib.domain import clock, counters, model
 from chalicelib.domain.model import Attempt, Checkout, LineItem, Payment
 from chalicelib.usecases import checkouts, dashboard_stats, events
@@ -71,10 +72,31 @@ def test_a_refund_counts_its_own_amount_and_a_cancel_counts_nothing():
 
 
 @pytest.mark.parametrize(("status", "ok"), [(204, 1), (200, 1), (500, 0), (None, 0), (301, 0)])
-def test_a_delivery_attempt_counts_on_its_day_and_hour(status, ok):
+def test_a_delivery_attempt_counts_on_its_day_and_hour_in_one_item(status, ok):
     moves = counters.for_delivery("chk_x", status, NOW)
-    assert moves.adds == {f"DAY#{counters.kst_day(NOW)}": {"hook_attempts": 1, **({"hook_ok": 1} if ok else {})},
-                          f"HOUR#{counters.kst_hour(NOW)}": {"hook_attempts": 1, **({"hook_ok": 1} if ok else {})}}
+    hour = counters.kst_hour(NOW)[-2:]
+    assert moves.adds == {f"DAY#{counters.kst_day(NOW)}": {
+        "hook_attempts": 1, f"h{hour}_attempts": 1, **({"hook_ok": 1, f"h{hour}_ok": 1} if ok else {})}}
+
+
+@pytest.mark.ddb_local
+def test_the_last_24_hours_count_the_day_items_hours_and_the_hour_items_of_releases_before(local_db):
+    """Across KST midnight: yesterday's hours from 23 h ago on, today's up to now; the hour items an
+    earlier release wrote (kept 3 days) count as well, and nothing outside the 24 hours does."""
+    now = 1_800_000_000 - 1_800_000_000 % 86400 + 86400 - 9 * 3600 + 5 * 3600 + 60  # 05:01 KST
+    ok_at = [now - 3600 * h for h in (0, 4, 5, 6, 22)] + [now - 24 * 3600, now - 30 * 3600]  # the last two: too old
+    failed_at = [now - 60, now - 23 * 3600 + 60]
+    for at, status in [(t, 204) for t in ok_at] + [(t, 500) for t in failed_at]:
+        moves = counters.for_delivery("chk_x", status, at)
+        local_db.transact(local_db.counter_items("m-24h", moves))
+    # An hour item as the release before wrote it: 3 attempts, 2 delivered, 2 hours ago.
+    shard = counters.shard_of("chk_x")
+    old_hour = counters.kst_hour(now - 2 * 3600)
+    local_db.client.put_item(TableName=local_db.table, Item=store.to_item({
+        "pk": f"STATS#m-24h#{shard}", "sk": f"HOUR#{old_hour}", "hook_attempts": 3, "hook_ok": 2}))
+    local_db.client.put_item(TableName=local_db.table, Item=store.to_item({  # too old
+        "pk": f"STATS#m-24h#{shard}", "sk": f"HOUR#{counters.kst_hour(now - 26 * 3600)}", "hook_attempts": 9, "hook_ok": 9}))
+    assert dashboard_stats.deliveries_last_24h(local_db, "m-24h", now) == (5 + 2, 2 + 1)
 
 
 # --- the overview's reads on DynamoDB Local ----------------------------------------------------------
