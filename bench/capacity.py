@@ -114,6 +114,7 @@ class WriteUnits:
     def __init__(self, client: Any, reader: Any) -> None:
         self.reader = reader
         self.units = 0
+        self.by_kind: dict[str, int] = {}  # item kind (its pk's prefix: CHECKOUT, STATS, ...) -> units
         self.single: list[tuple[float, int]] = []  # (DynamoDB Local's figure, ours) per single-item write
         self.spent_s = 0.0  # in its own reads: the caller takes it off the steps' durations
         self._indexes: dict[str, list[Index]] = {}
@@ -157,11 +158,14 @@ class WriteUnits:
         if call is None or call[0] != model.name or (http_response is not None and http_response.status_code != 200):
             return
         name, targets, befores = call
-        units = sum(write_units(b, self._read(t, k), self._table_indexes(t))
-                    for (t, k), b in zip(targets, befores, strict=True))
-        if name == "TransactWriteItems":
-            units *= 2
-        else:
+        factor = 2 if name == "TransactWriteItems" else 1
+        units = 0
+        for (t, k), b in zip(targets, befores, strict=True):
+            item_units = factor * write_units(b, self._read(t, k), self._table_indexes(t))
+            kind = k["pk"]["S"].split("#", 1)[0]
+            self.by_kind[kind] = self.by_kind.get(kind, 0) + item_units
+            units += item_units
+        if name != "TransactWriteItems":
             reported = (parsed.get("ConsumedCapacity") or {}).get("CapacityUnits")
             if reported is not None:
                 self.single.append((float(reported), units))

@@ -316,11 +316,14 @@ def dynamodb_calls() -> dict[str, Any]:
         steps.clear()
         outside_before = len(fake.requests) + len(receiver.deliveries)
         read_before, write_before, billed_before = counter.read_units, counter.write_units, counter.billed_write_units
+        assert counter.rules is not None
+        kinds_before = dict(counter.rules.by_kind)
         replay = one_checkout(ours_app, fake, merchant, headers, step, Client, GOOD_FORM, csrf_token)
         totals.append(sum(n for _, n, _ in steps))
         capacity = (counter.read_units - read_before, counter.billed_write_units - billed_before,
                     counter.write_units - write_before)
         round_trips = len(fake.requests) + len(receiver.deliveries) - outside_before
+        by_kind = {k: v - kinds_before.get(k, 0) for k, v in counter.rules.by_kind.items() if v - kinds_before.get(k, 0)}
         assert replay() == 400, "a replayed notification must be refused"
     deliveries = receiver.verified(secret)
     fake.close()
@@ -330,7 +333,7 @@ def dynamodb_calls() -> dict[str, Any]:
     disagree = [pair for pair in counter.rules.single if pair[0] != pair[1]]
     assert not disagree, f"the billing rules disagree with DynamoDB Local on single-item writes: {disagree}"
     return {"steps": list(steps), "warm": totals[1], "cold": totals[0], "rru": capacity[0], "wru": capacity[1],
-            "wru_local": capacity[2], "round_trips": round_trips}
+            "wru_local": capacity[2], "wru_by_kind": by_kind, "round_trips": round_trips}
 
 
 def one_checkout(ours_app: Any, fake: Any, merchant: Any, headers: dict[str, str], step: Any, Client: Any,
@@ -396,8 +399,9 @@ def cost_per_1000(calls: dict[str, Any]) -> tuple[float, str]:
     gateway = invocations * PRICES["apigw_rest"]
     total = (dynamodb + lambda_ + gateway) * 1000
     waiting = calls["round_trips"] * ASSUMED_ROUND_TRIP_MS / 1000 * LAMBDA_GB * PRICES["lambda_gb_s"] * 1000
-    detail = (f"DynamoDB {calls['wru']:.0f} WRU (as AWS bills them; DynamoDB Local reports {calls['wru_local']:.0f}, "
-              f"under-counting transactions) + {calls['rru']:.1f} RRU ${dynamodb * 1000:.4f}; "
+    kinds = ", ".join(f"{kind} {units}" for kind, units in sorted(calls["wru_by_kind"].items(), key=lambda kv: -kv[1]))
+    detail = (f"DynamoDB {calls['wru']:.0f} WRU (as AWS bills them, by item kind: {kinds}; DynamoDB Local reports "
+              f"{calls['wru_local']:.0f}, under-counting transactions) + {calls['rru']:.1f} RRU ${dynamodb * 1000:.4f}; "
               f"Lambda {invocations} invocations, {billed_ms} ms at 512 MB ${lambda_ * 1000:.4f}; "
               f"API Gateway {invocations} REST requests ${gateway * 1000:.4f}; "
               f"+${waiting:.4f} if each of its {calls['round_trips']} provider and merchant round trips took "
