@@ -80,6 +80,33 @@ def test_a_delivery_attempt_counts_on_its_day_and_hour_in_one_item(status, ok):
 
 
 @pytest.mark.ddb_local
+def test_a_busy_days_counter_item_stays_within_one_write_unit(local_db):
+    # Every count a day item can hold (funnel, deliveries, every hour's, money in two
+    # currencies) at a busy merchant's magnitudes: still under 1 KB, so each counter it
+    # adds to a step's transaction costs 1 write unit (2 in the transaction), not more.
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+    import capacity
+
+    moves = counters.Moves(7)
+    day = counters.day_sk("2026-12-01")
+    for attr in (counters.OPENED, counters.SUBMITTED, counters.PAID, counters.HOOK_ATTEMPTS, counters.HOOK_OK):
+        moves.add(day, attr, 9_999_999)
+    for currency in ("KRW", "USD"):
+        for attr in (counters.revenue_attr, counters.payments_attr, counters.refunded_attr):
+            moves.add(day, attr(currency), 99_999_999_999)
+    for hour in range(24):
+        for attr in counters.hour_attrs(f"2026-12-01T{hour:02d}"):
+            moves.add(day, attr, 999_999)
+    local_db.transact(local_db.counter_items("merchant-with-a-long-id-0123456789", moves))
+    [item] = local_db.client.query(
+        TableName=local_db.table, KeyConditionExpression="pk = :p",
+        ExpressionAttributeValues={":p": {"S": "STATS#merchant-with-a-long-id-0123456789#7"}})["Items"]
+    assert capacity.item_size(item) <= 1024, capacity.item_size(item)
+
+
 def test_the_last_24_hours_count_the_day_items_hours_and_the_hour_items_of_releases_before(local_db):
     """Across KST midnight: yesterday's hours from 23 h ago on, today's up to now; the hour items an
     earlier release wrote (kept 3 days) count as well, and nothing outside the 24 hours does."""
