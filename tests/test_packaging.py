@@ -67,7 +67,7 @@ event = {
     "requestContext": {"resourcePath": "/c/{checkout_id}", "httpMethod": "GET", "stage": "api", "path": "/api/c/%(id)s"},
 }
 page = app.app(event, None)
-script = [w for w in page["body"].split('"') if w.endswith(".js") and "/static/checkout." in w][0]
+script = [w for w in page["body"].split('"') if w.endswith(".js") and "/static/postcode." in w][0]
 name = script.rsplit("/", 1)[1]
 static_event = dict(event, resource="/static/{name}", path="/static/" + name, pathParameters={"name": name},
                     requestContext=dict(event["requestContext"], resourcePath="/static/{name}"))
@@ -103,10 +103,12 @@ def test_a_page_renders_from_the_unzipped_package(package, db, moto_endpoint):
     page = out["page"]
     assert page["statusCode"] == 200, page["body"][:500]
     assert "유기농 녹차" in page["body"] and "22,000원" in page["body"]
-    assert out["script"].startswith("https://abc123.execute-api.ap-northeast-2.amazonaws.com/api/static/checkout.")
+    # The address search's script, loaded on demand, is a file of the package's static/.
+    assert out["script"].startswith("https://abc123.execute-api.ap-northeast-2.amazonaws.com/api/static/postcode.")
     assert out["static_status"] == 200 and out["static_type"].startswith("text/javascript")
-    # The stylesheet is in the page, read from the package's static/.
+    # The stylesheet and the checkout script are in the page, read from the package's static/.
     assert render.compact((ROOT / "static" / "checkout.css").read_text(), ".css") in page["body"]
+    assert render.compact((ROOT / "static" / "checkout.js").read_text(), ".js") in page["body"]
     assert "immutable" in out["static_cache"]
     assert Path(out["app_file"]).resolve().is_relative_to(package["dir"].resolve())
     venv = Path(sys.prefix).resolve()

@@ -156,6 +156,22 @@ def inline_style(name: str) -> Any:
     return Markup(text)  # noqa: S704 - our own file, checked above not to close the <style>
 
 
+_CLOSES_SCRIPT = re.compile(r"</script|<!--|<script", re.I)
+
+
+@cache
+def inline_script(name: str) -> Any:
+    """A script's served text, for a ``<script nonce>`` in the page (one API Gateway request
+    less per page view than a file); read once per container. Its SHA-256 is in the script
+    inventory (docs/script-inventory.json), which the tests hold it to."""
+    from markupsafe import Markup
+
+    text = _served(STATIC_DIR / name).decode()
+    if _CLOSES_SCRIPT.search(text):
+        raise ValueError(f"{name} cannot be inlined: it contains '</script', '<script' or '<!--'")
+    return Markup(text)  # noqa: S704 - our own file, checked above not to leave the <script>
+
+
 def render(name: str, context: dict[str, Any], status: int = 200, form_action: tuple[str, ...] = ()) -> Html:
     nonce = secrets.token_urlsafe(18)
     return Html(body=_render_body(name, context, nonce), nonce=nonce, status=status, form_action=form_action)
@@ -167,7 +183,8 @@ def _render_body(name: str, context: dict[str, Any], nonce: str) -> str:
     def static_url(name: str) -> str:
         return f"{base}/static/{static_manifest()[name]}"
 
-    body: str = template(name).render(**context, csp_nonce=nonce, static_url=static_url, inline_style=inline_style)
+    body: str = template(name).render(**context, csp_nonce=nonce, static_url=static_url, inline_style=inline_style,
+                                          inline_script=inline_script)
     # Template indentation is for people, not for the page-weight budget; a page whose white
     # space means something (<pre>, <textarea>) is left as it is.
     if "<pre" not in body and "<textarea" not in body:

@@ -5,6 +5,7 @@ axe-core, the script inventory, and screenshots under artifacts/screenshots/.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -95,9 +96,12 @@ class Recorder:
 
     def note_dom_scripts(self, page: Any) -> None:
         """Every <script> element of the current document (inline ones included)."""
-        self.dom_scripts.extend(page.evaluate(
+        scripts = page.evaluate(
             "Array.from(document.scripts).map(s => ({src: s.src, inline: !s.src, type: s.type,"
-            " nonced: !!s.nonce, page: location.href}))"))
+            " nonced: !!s.nonce, page: location.href, text: s.src ? '' : s.text}))")
+        for script in scripts:
+            script["sha256"] = hashlib.sha256(script.pop("text").encode()).hexdigest() if script["inline"] else None
+        self.dom_scripts.extend(scripts)
 
 
 @dataclass
@@ -181,11 +185,12 @@ def inventory_entry(url: str, inventory: dict[str, Any], server_origin: str) -> 
 
 
 def assert_scripts_inventoried(recorder: Recorder, inventory: dict[str, Any], server_origin: str) -> None:
-    inline = [s for s in recorder.dom_scripts if s["inline"]]
-    assert inline == [], f"inline scripts are not allowed: {inline}"
+    allowed = {s["inline_sha256"] for s in inventory["scripts"] if s.get("inline_sha256")}
+    inline = [s for s in recorder.dom_scripts if s["inline"] and s.get("sha256") not in allowed]
+    assert inline == [], f"inline scripts are not allowed unless inventoried by their SHA-256: {inline}"
     unnonced = [s for s in recorder.dom_scripts if not s["nonced"]]
     assert unnonced == [], f"scripts without the CSP nonce: {unnonced}"
-    urls = set(recorder.script_urls) | {s["src"] for s in recorder.dom_scripts}
+    urls = set(recorder.script_urls) | {s["src"] for s in recorder.dom_scripts if s["src"]}
     unknown = sorted(u for u in urls if inventory_entry(u, inventory, server_origin) is None)
     assert unknown == [], f"scripts not in docs/script-inventory.json: {unknown}"
 

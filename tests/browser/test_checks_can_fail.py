@@ -52,10 +52,14 @@ def test_the_inventory_check_refuses_unknown_and_inline_scripts(inventory):
     origin = "http://127.0.0.1:8000"
     known = Recorder(script_urls=[f"{origin}/static/checkout.0123456789.js"])
     assert_scripts_inventoried(known, inventory, origin)
+    [inlined] = [s["inline_sha256"] for s in inventory["scripts"] if s.get("inline_sha256")]
+    assert_scripts_inventoried(Recorder(dom_scripts=[{"src": "", "inline": True, "nonced": True, "sha256": inlined}]),
+                               inventory, origin)
     for recorder in (
         Recorder(script_urls=[f"{origin}/static/other.0123456789.js"]),
         Recorder(script_urls=["https://evil.example/checkout.0123456789.js"]),
-        Recorder(dom_scripts=[{"src": "", "inline": True, "nonced": True}]),
+        Recorder(dom_scripts=[{"src": "", "inline": True, "nonced": True, "sha256": "0" * 64}]),
+        Recorder(dom_scripts=[{"src": "", "inline": True, "nonced": False, "sha256": inlined}]),
     ):
         with pytest.raises(AssertionError):
             assert_scripts_inventoried(recorder, inventory, origin)

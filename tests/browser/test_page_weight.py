@@ -12,8 +12,8 @@ def test_the_first_load_of_the_checkout_page_fits_the_budget(browser, new_checko
     checkout = new_checkout()
     result = page_weight.measure(browser, checkout["url"])
     kinds = sorted(r["type"] for r in result["requests"] if r["first_party"])
-    # The stylesheet is in the document (one API Gateway request less); the script is a file.
-    assert kinds == ["document", "script"], result["requests"]
+    # The stylesheet and the script are in the document (two API Gateway requests less).
+    assert kinds == ["document"], result["requests"]
     assert result["third_party_requests"] == 0, "nothing third-party loads until the shopper asks for it"
     assert result["first_party_requests"] <= 5
     assert result["first_party_bytes"] <= 30 * 1024, result

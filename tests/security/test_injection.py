@@ -12,9 +12,11 @@ as text where the page shows that field.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -60,20 +62,36 @@ SHOPPER_FIELDS = ("name", "email", "phone", "postal_code", "address1", "address_
 RUNNABLE_TAGS = {"iframe", "frame", "frameset", "object", "embed", "applet", "svg", "math", "base", "template"}
 
 
+# The one inline script a page may carry: checkout.js's text, by the SHA-256 the script inventory records.
+INVENTORIED_INLINE = {s["inline_sha256"] for s in json.loads(
+    (Path(__file__).resolve().parents[2] / "docs" / "script-inventory.json").read_text())["scripts"] if s.get("inline_sha256")}
+
+
 class Dom(HTMLParser):
     def __init__(self, html: str) -> None:
         super().__init__(convert_charrefs=True)
         self.elements: list[tuple[str, dict[str, str | None]]] = []
         self.text: list[str] = []
+        self._script: tuple[dict[str, str | None], list[str]] | None = None
         self.feed(html)
         self.close()
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.elements.append((tag, dict(attrs)))
         self.text.extend(v for _, v in attrs if v)
+        if tag == "script":
+            self._script = (self.elements[-1][1], [])
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script" and self._script is not None:
+            attrs, text = self._script
+            attrs["(sha256)"] = hashlib.sha256("".join(text).encode()).hexdigest()
+            self._script = None
 
     def handle_data(self, data: str) -> None:
         self.text.append(data)
+        if self._script is not None:
+            self._script[1].append(data)
 
     def shape(self) -> Counter[tuple[str, tuple[str, ...]]]:
         return Counter((tag, tuple(sorted(attrs))) for tag, attrs in self.elements)
@@ -84,7 +102,8 @@ class Dom(HTMLParser):
         for tag, attrs in self.elements:
             if tag in RUNNABLE_TAGS:
                 found.append(f"<{tag}>")
-            if tag == "script" and not ("src" in attrs and "nonce" in attrs):
+            inventoried = "src" in attrs or attrs.get("(sha256)") in INVENTORIED_INLINE
+            if tag == "script" and not (inventoried and "nonce" in attrs):
                 found.append("<script> without src and nonce")
             if tag == "meta" and "http-equiv" in attrs and not str(attrs.get("content", "")).startswith("15;url="):
                 found.append("<meta http-equiv>")

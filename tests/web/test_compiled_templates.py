@@ -27,7 +27,7 @@ def test_a_compiled_set_renders_what_the_sources_render(tmp_path):
     assert render.compiled_is_current(compiled)
     context = {"t": i18n.translator("ko"), "locale": "ko", "base": "https://pay.example", "kind": "not_found",
                "title": "없음", "body": "<script>x</script>", "csp_nonce": "n0nce", "static_url": lambda n: f"/static/{n}",
-               "inline_style": render.inline_style}
+               "inline_style": render.inline_style, "inline_script": render.inline_script}
     from_source = render.make_environment(FileSystemLoader(str(render.TEMPLATES_DIR))).get_template("message.html")
     from_module = render.make_environment(ModuleLoader(str(compiled))).get_template("message.html")
     assert from_module.render(**context) == from_source.render(**context)

@@ -3,6 +3,7 @@ response, escaping, CSRF, language, amounts, branding, the status the waiting pa
 the script inventory kept in step with the code."""
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -86,8 +87,11 @@ def assert_secure_html(response) -> None:
     assert " style=" not in body, "no inline style attributes"
     for tag in re.findall(r"<(?:script|style)\b[^>]*>", body):
         assert f'nonce="{nonce}"' in tag, tag
-    for tag in re.findall(r"<script\b[^>]*>", body):
-        assert " src=" in tag, f"no inline scripts: {tag}"
+    inventoried = {s["inline_sha256"] for s in json.loads((ROOT / "docs" / "script-inventory.json").read_text())["scripts"]
+                   if s.get("inline_sha256")}
+    for tag, text in re.findall(r"(<script\b[^>]*>)(.*?)</script>", body, re.S):
+        assert " src=" in tag or hashlib.sha256(text.encode()).hexdigest() in inventoried, \
+            f"no inline scripts but the inventoried one: {tag}{text[:80]}"
     assert not re.search(r"\son[a-z]+=", body), "no inline event handlers"
 
 
@@ -210,6 +214,27 @@ def test_the_checkout_stylesheet_comes_in_the_page_under_its_nonce(client, merch
     nonce = re.search(r"'nonce-([^']+)'", response.headers["Content-Security-Policy"]).group(1)
     css = render.compact((ROOT / "static" / "checkout.css").read_text(), ".css")
     assert f'<style nonce="{nonce}">{css}</style>' in body
+
+
+def test_the_checkout_script_comes_in_the_page_under_its_nonce_as_inventoried(client, merchant):
+    response = client.http.get(f"/c/{new_checkout(client, merchant)['id']}")
+    body = html(response)
+    nonce = re.search(r"'nonce-([^']+)'", response.headers["Content-Security-Policy"]).group(1)
+    js = render.compact((ROOT / "static" / "checkout.js").read_text(), ".js")
+    assert f'<script nonce="{nonce}">{js}</script>' in body
+    assert "/static/checkout." not in body
+    # The inventory's hash is of exactly this text: a change to the file is a change to the inventory.
+    [entry] = [s for s in json.loads((ROOT / "docs" / "script-inventory.json").read_text())["scripts"]
+               if s["id"] == "checkout-js"]
+    assert entry["inline_sha256"] == hashlib.sha256(js.encode()).hexdigest()
+
+
+def test_a_script_that_would_leave_its_script_element_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(render, "STATIC_DIR", tmp_path)
+    for i, text in enumerate(("x = '</SCRIPT><img src=x>'", "x = '<!--'", "x = '<script>'")):
+        (tmp_path / f"evil{i}.js").write_text(text)
+        with pytest.raises(ValueError, match="cannot be inlined"):
+            render.inline_script(f"evil{i}.js")
 
 
 def test_a_stylesheet_that_would_close_its_style_element_is_refused(tmp_path, monkeypatch):
