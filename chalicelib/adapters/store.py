@@ -10,7 +10,9 @@ API key -> merchant         APIKEY#hash  APIKEY
 checkout                    CHECKOUT#id  CHECKOUT   (gsi1keys: MERCHANT#id / CHECKOUT#us#id;
                                                      gsi2: EXPIRY/expires_at when open,
                                                      RECONCILE/next provider read when processing)
-merchant event (delivery)   CHECKOUT#id  EVENT#key  (gsi1keys: EVENT#evt_id; gsi2: due deliveries)
+merchant event (delivery)   CHECKOUT#id  EVENT#key  (gsi2: due deliveries; its id names the
+                                                     checkout, ``ids.event_id_for``; older events:
+                                                     gsi1keys EVENT#evt_id)
 idempotency record          IDEMPOTENCY#merchant#hash  IDEMPOTENCY
 sandbox provider session    SANDBOX#id   SANDBOX
 promotion code (+counters)  PROMO#merchant#CODE  PROMO  (gsi1keys: MERCHANT#id / PROMO#CODE)
@@ -21,7 +23,7 @@ dashboard session / link    DSESSION#sha256 / DLOGIN#sha256  SESSION / LOGIN
 =========================  ===========  =============================================
 
 Both indexes hold keys only (``gsi1keys`` on the ``gsi1pk``/``gsi1sk`` attributes: the
-merchant's listings and the event lookup; ``gsi2``: the schedule): whoever reads one
+merchant's listings and older events' lookup; ``gsi2``: the schedule): whoever reads one
 reads the items again from the table, and no write to an item pays an index its copy.
 
 Rules: every read that a decision rests on is a strongly consistent GetItem or

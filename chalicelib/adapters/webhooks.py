@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from chalicelib.domain import clock
-from chalicelib.domain.ids import new_id
+from chalicelib.domain.ids import event_id_for
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def headers_for(secret: str, msg_id: str, timestamp_s: int, body: bytes) -> dict
 def new_event_record(
     checkout_id: str, merchant_id: str, event_type: str, event_key: str, data: dict[str, Any], now_s: int
 ) -> dict[str, Any]:
-    event_id = new_id("evt")
+    event_id = event_id_for(checkout_id)  # names its checkout: found by id without an index entry
     body = json.dumps(
         {"type": event_type, "timestamp": clock.iso(now_s), "data": data},
         separators=(",", ":"),
@@ -75,8 +75,6 @@ def new_event_record(
         "delivery_status": PENDING,
         "attempts": 0,
         "next_attempt_at_s": now_s,
-        "gsi1pk": f"EVENT#{event_id}",
-        "gsi1sk": "EVENT",
         "gsi2pk": "DELIVERY",
         "gsi2sk": f"{now_s:012d}#{event_id}",
     }

@@ -146,7 +146,20 @@ def list_for_checkout(store: Store, merchant: Merchant, checkout_id: str | None)
 def resend(store: Store, merchant: Merchant, event_id: str) -> dict[str, Any]:
     from chalicelib.domain import ids
 
-    event = store.find_by_gsi1(f"EVENT#{event_id}") if ids.looks_like("evt", event_id) else None
+    event = find(store, event_id) if ids.looks_like("evt", event_id) else None
     if event is None or event.get("merchant_id") != merchant.id:
         raise NotFound(f"no event {event_id}", "id")
     return view(deliver(store, merchant, event, manual=True))
+
+
+def find(store: Store, event_id: str) -> dict[str, Any] | None:
+    """An event by its id: in the checkout its id names (one consistent Query of that checkout's
+    events); an event stored before ids named their checkout, through its ``EVENT#id`` index entry."""
+    from chalicelib.domain import ids
+
+    checkout_id = ids.checkout_of_event(event_id)
+    if checkout_id is not None:
+        for event in store.query(f"CHECKOUT#{checkout_id}", "EVENT#"):
+            if event.get("id") == event_id:
+                return event
+    return store.find_by_gsi1(f"EVENT#{event_id}")
