@@ -144,19 +144,16 @@ def static_file(hashed_name: str) -> tuple[bytes, str] | None:
     return _served(path), STATIC_TYPES[path.suffix]
 
 
+# What would end an inlined file's element early (or, in a script, change how it is parsed).
+_CLOSES_STYLE = re.compile(r"</")
+_CLOSES_SCRIPT = re.compile(r"</script|<!--|<script", re.I)
+
+
 @cache
 def inline_style(name: str) -> Any:
     """A stylesheet's served text, for a ``<style nonce>`` in the page (one API Gateway request
     less per page than a ``<link>``); read once per container."""
-    from markupsafe import Markup
-
-    text = _served(STATIC_DIR / name).decode()
-    if "</" in text:
-        raise ValueError(f"{name} cannot be inlined: it contains '</'")
-    return Markup(text)  # noqa: S704 - our own file, checked above not to close the <style>
-
-
-_CLOSES_SCRIPT = re.compile(r"</script|<!--|<script", re.I)
+    return _inline(name, _CLOSES_STYLE)
 
 
 @cache
@@ -164,12 +161,17 @@ def inline_script(name: str) -> Any:
     """A script's served text, for a ``<script nonce>`` in the page (one API Gateway request
     less per page view than a file); read once per container. Its SHA-256 is in the script
     inventory (docs/script-inventory.json), which the tests hold it to."""
+    return _inline(name, _CLOSES_SCRIPT)
+
+
+def _inline(name: str, closes: re.Pattern[str]) -> Any:
     from markupsafe import Markup
 
     text = _served(STATIC_DIR / name).decode()
-    if _CLOSES_SCRIPT.search(text):
-        raise ValueError(f"{name} cannot be inlined: it contains '</script', '<script' or '<!--'")
-    return Markup(text)  # noqa: S704 - our own file, checked above not to leave the <script>
+    found = closes.search(text)
+    if found:
+        raise ValueError(f"{name} cannot be inlined: it contains {found.group(0)!r}")
+    return Markup(text)  # noqa: S704 - our own file, checked above not to leave its element
 
 
 def render(name: str, context: dict[str, Any], status: int = 200, form_action: tuple[str, ...] = ()) -> Html:
