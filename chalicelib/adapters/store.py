@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import logging
 import random
 import re
 import threading
@@ -74,8 +75,13 @@ from chalicelib.lifetime import container_lifetime
 # It replaces "gsi1", the same keys with whole items projected, which a table made
 # before keeps until the operator deletes it (``create-table`` says so).
 MERCHANT_INDEX = "gsi1keys"
+# Read instead while a table made before has no readable gsi1keys (``create-table`` not run
+# yet, or the index still being built): the same keys, so the same answers.
+OLD_MERCHANT_INDEX = "gsi1"
 # Index name -> (its keys' attributes, projection): what ``create_table`` makes.
 INDEXES = {MERCHANT_INDEX: ("gsi1pk", "gsi1sk", "KEYS_ONLY"), "gsi2": ("gsi2pk", "gsi2sk", "KEYS_ONLY")}
+log = logging.getLogger(__name__)
+
 EXPIRY_INDEX = "EXPIRY"
 # Checkouts whose refund lock is held, by when it was taken: reconciliation reads them back.
 REFUND_INDEX = "REFUND_PENDING"
@@ -828,9 +834,22 @@ class Store:
         }
         if after_key is not None:
             kwargs["ExclusiveStartKey"] = {k: {"S": v} for k, v in after_key.items()}
-        response = self.client.query(**kwargs)
+        response = self._query_merchant_index(kwargs)
         keys = [(i["pk"]["S"], i["sk"]["S"]) for i in response.get("Items", [])]
         return self.read_many(keys), "LastEvaluatedKey" in response
+
+    def _query_merchant_index(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """A Query of the merchant index; on a table whose gsi1keys is missing or still being
+        built (this release deployed before ``create-table`` ran), of the older gsi1."""
+        try:
+            response: dict[str, Any] = self.client.query(**kwargs)
+        except ClientError as e:
+            if _code(e) != "ValidationException" or MERCHANT_INDEX not in str(e):
+                raise
+            log.warning("table %s has no readable %s yet (run create-table): listing from %s",
+                        self.table, MERCHANT_INDEX, OLD_MERCHANT_INDEX)
+            response = self.client.query(**{**kwargs, "IndexName": OLD_MERCHANT_INDEX})
+        return response
 
     def read_many(self, keys: list[tuple[str, str]]) -> list[dict[str, Any]]:
         """Items by key, strongly consistent, in the order asked (missing ones left out).
@@ -892,15 +911,15 @@ class Store:
 
     def find_by_gsi1(self, gsi1pk: str) -> dict[str, Any] | None:
         """Locate an item by its gsi1 key (the merchant index), then read it from the table itself."""
-        response = self.client.query(
-            TableName=self.table,
-            IndexName=MERCHANT_INDEX,
-            KeyConditionExpression="#g = :g",
-            ExpressionAttributeNames={"#g": "gsi1pk"},
-            ExpressionAttributeValues={":g": {"S": gsi1pk}},
-            ProjectionExpression="pk, sk",
-            Limit=1,
-        )
+        response = self._query_merchant_index({
+            "TableName": self.table,
+            "IndexName": MERCHANT_INDEX,
+            "KeyConditionExpression": "#g = :g",
+            "ExpressionAttributeNames": {"#g": "gsi1pk"},
+            "ExpressionAttributeValues": {":g": {"S": gsi1pk}},
+            "ProjectionExpression": "pk, sk",
+            "Limit": 1,
+        })
         items = response.get("Items", [])
         if not items:
             return None

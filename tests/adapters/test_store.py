@@ -243,6 +243,12 @@ def test_create_table_adds_the_keys_only_merchant_index_to_a_table_made_before(o
         checkout = new_checkout("chk_store0000000000000o")
         old.create_checkout(checkout)
         assert old.missing_indexes() == [store.MERCHANT_INDEX]
+        # Deployed before create-table ran: listings and lookups read the older index meanwhile.
+        [listed], _ = old.list_checkouts("m-store", 10, None)
+        assert listed == checkout
+        event = webhooks.new_event_record(checkout.id, "m-store", "checkout.completed", "checkout.completed", {}, NOW)
+        old.put_new({**event, "gsi1pk": f"EVENT#{event['id']}", "gsi1sk": "EVENT"})
+        assert old.find_by_gsi1(f"EVENT#{event['id']}")["id"] == event["id"]
         assert old.create_table(point_in_time_recovery=False, wait_s=120) is False
         assert old.missing_indexes() == [] and old.unused_indexes() == ["gsi1"]
         # The item written before the index existed is listed (DynamoDB backfills a new index).
